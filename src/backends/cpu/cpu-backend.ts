@@ -1,0 +1,273 @@
+/**
+ * The CPU backend: tensors live in one WebAssembly memory (heap.ts); the hot kernels (GEMM,
+ * GEMV, softmax, sparse products) run as WebAssembly SIMD across worker threads that share it
+ * (thread-pool.ts); the other ops run their plain TypeScript reference on views of the same memory.
+ */
+import type { Backend, MatmulOptions, Storage, TopK } from '../../core/backend.js';
+import { BYTES_PER_ELEMENT, type DType, type TypedArray, type TypedArrayOf } from '../../core/dtype.js';
+import { SparsekitError } from '../../core/errors.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from '../../core/op-table.js';
+import { matmulShape } from '../../core/ops.js';
+import { broadcastShapes, type Shape, sizeOf } from '../../core/shape.js';
+import { Tensor } from '../../core/tensor.js';
+import { WasmHeap } from './heap.js';
+import { KERNEL_NAMES, type KernelModuleExports } from './kernels.js';
+import { planMatmul } from './matmul-plan.js';
+import type { CpuPlatform, SimdVariant } from './platform.js';
+import { affineReference, binaryReference, castReference, unaryReference } from './reference/elementwise.js';
+import { concatReference, gatherReference, sliceReference, transposeReference } from './reference/layout.js';
+import {
+  axisSplit,
+  layerNormReference,
+  rmsNormReference,
+  ropeReference,
+  softmaxReference,
+} from './reference/normalization.js';
+import { argmaxReference, reduceReference, topkReference } from './reference/reduce.js';
+import { CONTROL_BLOCK_BYTES, instantiateKernels, type KernelFunction, ThreadPool, type WorkerHandle } from './thread-pool.js';
+
+export interface CpuBackendOptions {
+  /** Threads to run kernels on, the calling one included (default: all logical cores). */
+  readonly threads?: number;
+  /** Kernel build: 'auto' picks relaxed SIMD where the engine has it. */
+  readonly simd?: SimdVariant | 'auto';
+}
+
+/** A block of the heap. */
+export class CpuStorage implements Storage {
+  constructor(
+    readonly offset: number,
+    readonly byteLength: number,
+  ) {}
+}
+
+const HEAP_BASE = 1 << 20; // below: the kernels' static data and the thread pool's control block
+const INITIAL_PAGES = 256; // 16 MiB
+const MAX_PAGES = 65536; // 4 GiB, all a 32-bit memory can address
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly heap: WasmHeap;
+  readonly pool: ThreadPool;
+  readonly simd: SimdVariant;
+  /** Per-thread GEMM packing buffers. */
+  readonly gemmScratchOffset: number;
+  readonly gemmScratchStride: number;
+
+  private constructor(heap: WasmHeap, pool: ThreadPool, simd: SimdVariant, exports: KernelModuleExports) {
+    this.heap = heap;
+    this.pool = pool;
+    this.simd = simd;
+    this.gemmScratchStride = exports.gemm_scratch_bytes();
+    this.gemmScratchOffset = heap.alloc(this.gemmScratchStride * pool.threads);
+  }
+
+  static async create(platform: CpuPlatform, options: CpuBackendOptions = {}): Promise<CpuBackend> {
+    const wanted = options.simd ?? 'auto';
+    const simd: SimdVariant = wanted === 'auto' ? (platform.supportsRelaxedSimd() ? 'relaxed' : 'simd') : wanted;
+    if (simd === 'relaxed' && wanted === 'relaxed' && !platform.supportsRelaxedSimd()) {
+      throw new SparsekitError('E_WASM', 'relaxed SIMD was asked for but this JavaScript engine does not support it');
+    }
+    const module = await platform.loadKernels(simd);
+    const shared = platform.sharedMemory;
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
+    const exports = await instantiateKernels(module, memory);
+    const direct = exports as unknown as KernelModuleExports;
+    const controlOffset = Math.ceil(direct.static_data_end() / 64) * 64;
+    if (controlOffset + CONTROL_BLOCK_BYTES > HEAP_BASE) throw new SparsekitError('E_WASM', 'kernel static data overlaps the heap');
+    const threads = Math.max(1, Math.floor(options.threads ?? platform.hardwareThreads));
+    const workerCount = shared ? threads - 1 : 0;
+    const workers: WorkerHandle[] = await Promise.all(
+      Array.from({ length: workerCount }, (_, i) =>
+        platform.startWorker({ module, memory, controlOffset, kernelNames: KERNEL_NAMES, threadIndex: i + 1 }),
+      ),
+    );
+    const pool = new ThreadPool(memory, controlOffset, exports as Record<string, KernelFunction>, KERNEL_NAMES, workers, platform.canBlock);
+    return new CpuBackend(new WasmHeap(memory, HEAP_BASE), pool, simd, direct);
+  }
+
+  // ------------------------------------------------------------ memory
+
+  allocate(dtype: DType, size: number): CpuStorage {
+    const bytes = size * BYTES_PER_ELEMENT[dtype];
+    return new CpuStorage(this.heap.alloc(bytes), bytes);
+  }
+
+  upload(data: TypedArray, dtype: DType): CpuStorage {
+    const s = this.allocate(dtype, data.length);
+    this.heap.view(dtype, s.offset, data.length).set(data);
+    return s;
+  }
+
+  read<D extends DType>(storage: Storage, dtype: D, size: number): Promise<TypedArrayOf<D>> {
+    return Promise.resolve(this.readSync(storage, dtype, size));
+  }
+
+  readonly readSync = <D extends DType>(storage: Storage, dtype: D, size: number): TypedArrayOf<D> =>
+    this.heap.view(dtype, (storage as CpuStorage).offset, size).slice() as TypedArrayOf<D>;
+
+  release(storage: Storage): void {
+    this.heap.free((storage as CpuStorage).offset);
+  }
+
+  /** A live view of a tensor's elements in the heap (no copy). For kernels and CPU-side algorithms. */
+  view<D extends DType>(t: Tensor<D>): TypedArrayOf<D> {
+    return this.heap.view(t.dtype, (t.storage as CpuStorage).offset, t.size);
+  }
+
+  /** Byte offset of a tensor's elements in the heap, as kernels take it. */
+  offsetOf(t: Tensor): number {
+    return (t.storage as CpuStorage).offset;
+  }
+
+  /** A new uninitialised tensor on this backend. */
+  empty<D extends DType>(shape: Shape, dtype: D): Tensor<D> {
+    return new Tensor(this, this.allocate(dtype, sizeOf(shape)), shape, dtype);
+  }
+
+  // ------------------------------------------------------------ elementwise
+
+  unary(op: UnaryOp, x: Tensor): Tensor {
+    const out = this.empty(x.shape, 'f32');
+    unaryReference(op, this.view(x) as Float32Array, this.view(out));
+    return out;
+  }
+
+  binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+    const shape = broadcastShapes(a.shape, b.shape);
+    const out = this.empty(shape, a.dtype);
+    binaryReference(op, this.view(a), a.shape, this.view(b), b.shape, this.view(out), shape);
+    return out;
+  }
+
+  affine(x: Tensor, scale: number, bias: number): Tensor {
+    const out = this.empty(x.shape, 'f32');
+    affineReference(this.view(x) as Float32Array, scale, bias, this.view(out));
+    return out;
+  }
+
+  cast(x: Tensor, dtype: DType): Tensor {
+    const out = this.empty(x.shape, dtype);
+    castReference(this.view(x), dtype, this.view(out));
+    return out;
+  }
+
+  fill(shape: Shape, value: number, dtype: DType): Tensor {
+    const out = this.empty(shape, dtype);
+    this.view(out).fill(dtype === 'bool' ? (value ? 1 : 0) : value);
+    return out;
+  }
+
+  // ------------------------------------------------------------ linear algebra
+
+  matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+    const { M, N, batchShape } = matmulShape(a.shape, b.shape, options);
+    const out = this.empty([...batchShape, M, N], 'f32');
+    for (const call of planMatmul(this, a, b, out, options)) this.pool.run(call.kernel, call.args, call.bounds);
+    return out;
+  }
+
+  // ------------------------------------------------------------ normalisation
+
+  softmax(x: Tensor, axis: number): Tensor {
+    const out = this.empty(x.shape, 'f32');
+    const [outer, n, inner] = axisSplit(x.shape, axis);
+    softmaxReference(this.view(x) as Float32Array, this.view(out), outer, n, inner);
+    return out;
+  }
+
+  logSoftmax(x: Tensor, axis: number): Tensor {
+    const out = this.empty(x.shape, 'f32');
+    const [outer, n, inner] = axisSplit(x.shape, axis);
+    softmaxReference(this.view(x) as Float32Array, this.view(out), outer, n, inner, true);
+    return out;
+  }
+
+  rmsNorm(x: Tensor, weight: Tensor | null, eps: number): Tensor {
+    const out = this.empty(x.shape, 'f32');
+    rmsNormReference(this.view(x) as Float32Array, weight && (this.view(weight) as Float32Array), eps, this.view(out), x.shape[x.rank - 1]);
+    return out;
+  }
+
+  layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+    const out = this.empty(x.shape, 'f32');
+    const w = weight && (this.view(weight) as Float32Array);
+    const b = bias && (this.view(bias) as Float32Array);
+    layerNormReference(this.view(x) as Float32Array, w, b, eps, this.view(out), x.shape[x.rank - 1]);
+    return out;
+  }
+
+  rope(x: Tensor, cos: Tensor, sin: Tensor, interleaved: boolean): Tensor {
+    const out = this.empty(x.shape, 'f32');
+    const [T, D] = x.shape.slice(-2);
+    ropeReference(this.view(x) as Float32Array, this.view(cos) as Float32Array, this.view(sin) as Float32Array, this.view(out), T, D, interleaved);
+    return out;
+  }
+
+  // ------------------------------------------------------------ layout
+
+  gather(table: Tensor, indices: Tensor): Tensor {
+    const [V, D] = table.shape;
+    const out = this.empty([...indices.shape, D], table.dtype);
+    gatherReference(this.view(table), V, D, this.view(indices), this.view(out));
+    return out;
+  }
+
+  transpose(x: Tensor, perm: readonly number[]): Tensor {
+    const out = this.empty(perm.map((p) => x.shape[p]), x.dtype);
+    transposeReference(this.view(x), x.shape, perm, this.view(out));
+    return out;
+  }
+
+  slice(x: Tensor, begin: readonly number[], end: readonly number[]): Tensor {
+    const out = this.empty(begin.map((b, i) => end[i] - b), x.dtype);
+    sliceReference(this.view(x), x.shape, begin, end, this.view(out));
+    return out;
+  }
+
+  concat(xs: readonly Tensor[], axis: number): Tensor {
+    const shape = [...xs[0].shape];
+    shape[axis] = xs.reduce((s, t) => s + t.shape[axis], 0);
+    const out = this.empty(shape, xs[0].dtype);
+    concatReference(xs.map((t) => ({ data: this.view(t), shape: t.shape })), axis, this.view(out));
+    return out;
+  }
+
+  // ------------------------------------------------------------ reductions
+
+  reduce(op: ReduceOp, x: Tensor, axis: number, keepDims: boolean): Tensor {
+    const [outer, n, inner] = axisSplit(x.shape, axis);
+    const out = this.empty(reducedShape(x.shape, axis, keepDims), x.dtype);
+    reduceReference(op, this.view(x), outer, n, inner, this.view(out));
+    return out;
+  }
+
+  argmax(x: Tensor, axis: number, keepDims: boolean): Tensor {
+    const [outer, n, inner] = axisSplit(x.shape, axis);
+    const out = this.empty(reducedShape(x.shape, axis, keepDims), 'i32');
+    argmaxReference(this.view(x), outer, n, inner, this.view(out));
+    return out;
+  }
+
+  topk(x: Tensor, k: number, axis: number): TopK {
+    const [outer, n, inner] = axisSplit(x.shape, axis);
+    const shape = [...x.shape];
+    shape[axis] = k;
+    const values = this.empty(shape, x.dtype);
+    const indices = this.empty(shape, 'i32');
+    topkReference(this.view(x), outer, n, inner, k, this.view(values), this.view(indices));
+    return { values, indices };
+  }
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  dispose(): void {
+    this.pool.close();
+  }
+}
+
+function reducedShape(shape: Shape, axis: number, keepDims: boolean): number[] {
+  return keepDims ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
+}

@@ -1,0 +1,178 @@
+/**
+ * The CPU backend keeps every tensor inside one WebAssembly.Memory, so kernels read weights in
+ * place (no copy per call) and worker threads share them. This is its allocator: size classes
+ * for small blocks (eager ops make many short-lived temporaries), and a coalescing best-fit
+ * list for large ones (weights), both over a bump region that grows the memory on demand.
+ */
+import { type DType, type TypedArrayOf, typedArrayView } from '../../core/dtype.js';
+import { SparsekitError } from '../../core/errors.js';
+
+const ALIGN = 64; // cache line; also keeps every v128 load aligned
+const SMALL_LIMIT = 1 << 16; // blocks up to 64 KiB use power-of-two size classes
+const LARGE_GRAIN = 1 << 12;
+const PAGE = 1 << 16;
+export const MAX_HEAP_BYTES = 4 * 1024 * 1024 * 1024 - PAGE; // wasm32: 65536 pages, less one for safety
+
+interface FreeBlock {
+  offset: number;
+  size: number;
+}
+
+export class WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  private top: number;
+  private readonly base: number;
+  private readonly sizes = new Map<number, number>();
+  private readonly smallFree = new Map<number, number[]>();
+  private largeFree: FreeBlock[] = []; // sorted by offset
+  private inUse = 0;
+  private peak = 0;
+
+  /** Allocations start at `base`; bytes below it belong to the kernels' own data and control blocks. */
+  constructor(memory: WebAssembly.Memory, base: number) {
+    this.memory = memory;
+    this.base = base;
+    this.top = base;
+  }
+
+  get bytesInUse(): number {
+    return this.inUse;
+  }
+
+  get peakBytesInUse(): number {
+    return this.peak;
+  }
+
+  /** Bytes the memory spans now (allocated, free-listed and headroom). */
+  get reservedBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  resetPeak(): void {
+    this.peak = this.inUse;
+  }
+
+  /** A 64-byte aligned block of at least `bytes` bytes (contents undefined). */
+  alloc(bytes: number): number {
+    const wanted = roundSize(Math.max(bytes, 1));
+    const [offset, size] = wanted <= SMALL_LIMIT ? [this.allocSmall(wanted), wanted] : this.allocLarge(wanted);
+    this.sizes.set(offset, size);
+    this.inUse += size;
+    this.peak = Math.max(this.peak, this.inUse);
+    return offset;
+  }
+
+  free(offset: number): void {
+    const size = this.sizes.get(offset);
+    if (size === undefined) throw new SparsekitError('E_HEAP', `free of unknown block at ${offset}`);
+    this.sizes.delete(offset);
+    this.inUse -= size;
+    if (size <= SMALL_LIMIT) {
+      let list = this.smallFree.get(size);
+      if (!list) this.smallFree.set(size, (list = []));
+      list.push(offset);
+    } else {
+      this.freeLarge(offset, size);
+    }
+  }
+
+  /** A typed view of `length` elements at `offset`, valid until the next memory growth of non-shared memory. */
+  view<D extends DType>(dtype: D, offset: number, length: number): TypedArrayOf<D> {
+    return typedArrayView(dtype, this.memory.buffer, offset, length);
+  }
+
+  private allocSmall(size: number): number {
+    const list = this.smallFree.get(size);
+    if (list && list.length > 0) return list.pop()!;
+    return this.bump(size);
+  }
+
+  /** Best fit among free large blocks, else fresh memory; returns [offset, bytes handed out]. */
+  private allocLarge(size: number): [number, number] {
+    let best = -1;
+    for (let i = 0; i < this.largeFree.length; i++) {
+      const b = this.largeFree[i];
+      if (b.size >= size && (best < 0 || b.size < this.largeFree[best].size)) best = i;
+    }
+    if (best < 0) return [this.bump(size), size];
+    const block = this.largeFree[best];
+    if (block.size - size > SMALL_LIMIT) {
+      // Split: hand out the front, keep the rest free.
+      const offset = block.offset;
+      block.offset += size;
+      block.size -= size;
+      return [offset, size];
+    }
+    this.largeFree.splice(best, 1);
+    return [block.offset, block.size];
+  }
+
+  private freeLarge(offset: number, size: number): void {
+    // Keep the list sorted by offset and merge with neighbours so big holes stay usable.
+    let lo = 0;
+    let hi = this.largeFree.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.largeFree[mid].offset < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    const block = { offset, size };
+    this.largeFree.splice(lo, 0, block);
+    const next = this.largeFree[lo + 1];
+    if (next && block.offset + block.size === next.offset) {
+      block.size += next.size;
+      this.largeFree.splice(lo + 1, 1);
+    }
+    const prev = this.largeFree[lo - 1];
+    if (prev && prev.offset + prev.size === block.offset) {
+      prev.size += block.size;
+      this.largeFree.splice(lo, 1);
+    }
+    // A free block that ends at the top goes back to the bump region.
+    const last = this.largeFree[this.largeFree.length - 1];
+    if (last && last.offset + last.size === this.top) {
+      this.top = last.offset;
+      this.largeFree.pop();
+    }
+  }
+
+  private bump(size: number): number {
+    const offset = this.top;
+    const end = offset + size;
+    if (end > MAX_HEAP_BYTES) {
+      throw new SparsekitError(
+        'E_OUT_OF_MEMORY',
+        `CPU backend heap would need ${formatBytes(end)}, above the 4 GiB a 32-bit WebAssembly memory can address ` +
+          `(in use: ${formatBytes(this.inUse)})`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      // Grow geometrically (at least 1/8 more) so repeated small growths do not copy or remap often.
+      const want = Math.min(MAX_HEAP_BYTES + PAGE, Math.max(end, have + have / 8));
+      this.memory.grow(Math.ceil((want - have) / PAGE));
+    }
+    this.top = end;
+    return offset;
+  }
+}
+
+function roundSize(bytes: number): number {
+  if (bytes <= SMALL_LIMIT) {
+    let s = ALIGN;
+    while (s < bytes) s *= 2;
+    return s;
+  }
+  return Math.ceil(bytes / LARGE_GRAIN) * LARGE_GRAIN;
+}
+
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Runs one WebAssembly kernel at a time across the calling thread and its workers, all sharing
+ * one memory. A job is a kernel, its arguments and a list of partition bounds; every thread takes
+ * partitions from a shared counter until none are left (so a thread slowed by a noisy neighbour
+ * takes fewer), then counts it done. Signalling is Atomics.wait/notify on a control block inside
+ * the shared memory: no message per job.
+ */
+import { SparsekitError } from '../../core/errors.js';
+
+// Int32 slots of the control block.
+const GENERATION = 0; // bumped to start a job; workers wait on it
+const NEXT = 1; // next partition to take
+const DONE = 2; // partitions finished
+const PARTS = 3; // partitions in this job
+const KERNEL = 4; // kernel index into the name list
+const ARG_COUNT = 5;
+const QUIT = 6;
+const FAILED = 7; // set by a thread whose kernel threw
+const BOUNDS = 16; // PARTS + 1 i32 partition bounds from here
+export const MAX_PARTITIONS = 240;
+const ARGS_BYTE_OFFSET = 1024; // f64 arguments from here
+export const MAX_ARGS = 32;
+/** Bytes the control block takes in the shared memory. */
+export const CONTROL_BLOCK_BYTES = ARGS_BYTE_OFFSET + MAX_ARGS * 8;
+
+export type KernelFunction = (...args: number[]) => unknown;
+
+/** What a worker is told at start (structured-cloneable). */
+export interface WorkerInit {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly controlOffset: number;
+  readonly kernelNames: readonly string[];
+  readonly threadIndex: number;
+}
+
+export interface WorkerHandle {
+  terminate(): void;
+}
+
+/** Instantiates the kernels module against the shared memory. */
+export async function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<Record<string, KernelFunction>> {
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return instance.exports as unknown as Record<string, KernelFunction>;
+}
+
+/**
+ * Takes partitions of the current job until none remain. Shared by the calling thread and the
+ * workers; arguments are re-read after each take, so a late thread that takes a partition of
+ * the next job runs it with that job's arguments.
+ */
+function takePartitions(ctrl: Int32Array, args: Float64Array, kernels: KernelFunction[], threadIndex: number): void {
+  for (;;) {
+    const p = Atomics.add(ctrl, NEXT, 1);
+    const parts = Atomics.load(ctrl, PARTS);
+    if (p >= parts) return;
+    const argCount = ctrl[ARG_COUNT];
+    const call = new Array<number>(argCount + 3);
+    for (let i = 0; i < argCount; i++) call[i] = args[i];
+    call[argCount] = ctrl[BOUNDS + p];
+    call[argCount + 1] = ctrl[BOUNDS + p + 1];
+    call[argCount + 2] = threadIndex;
+    try {
+      kernels[ctrl[KERNEL]](...call);
+    } catch {
+      Atomics.store(ctrl, FAILED, 1);
+    }
+    if (Atomics.add(ctrl, DONE, 1) + 1 === parts) Atomics.notify(ctrl, DONE);
+  }
+}
+
+/** The loop a worker runs until told to quit; `onReady` fires once its kernels are instantiated. */
+export async function runWorker(init: WorkerInit, onReady: () => void): Promise<void> {
+  const exports = await instantiateKernels(init.module, init.memory);
+  onReady();
+  const kernels = init.kernelNames.map((n) => exports[n]);
+  const ctrl = new Int32Array(init.memory.buffer, init.controlOffset, BOUNDS + MAX_PARTITIONS + 1);
+  const args = new Float64Array(init.memory.buffer, init.controlOffset + ARGS_BYTE_OFFSET, MAX_ARGS);
+  let seen = Atomics.load(ctrl, GENERATION);
+  for (;;) {
+    Atomics.wait(ctrl, GENERATION, seen);
+    const generation = Atomics.load(ctrl, GENERATION);
+    if (generation === seen) continue;
+    seen = generation;
+    if (Atomics.load(ctrl, QUIT)) return;
+    takePartitions(ctrl, args, kernels, init.threadIndex);
+  }
+}
+
+export class ThreadPool {
+  private readonly ctrl: Int32Array;
+  private readonly args: Float64Array;
+  private readonly kernels: KernelFunction[];
+  private readonly kernelIndex = new Map<string, number>();
+  private closed = false;
+
+  /**
+   * `exports` are the calling thread's instance; `workers` run `runWorker` on the same module and
+   * memory. `canBlock` is false on a browser's main thread, where Atomics.wait is not allowed.
+   */
+  constructor(
+    memory: WebAssembly.Memory,
+    controlOffset: number,
+    exports: Record<string, KernelFunction>,
+    kernelNames: readonly string[],
+    private readonly workers: readonly WorkerHandle[],
+    private readonly canBlock: boolean,
+  ) {
+    this.ctrl = new Int32Array(memory.buffer, controlOffset, BOUNDS + MAX_PARTITIONS + 1);
+    this.args = new Float64Array(memory.buffer, controlOffset + ARGS_BYTE_OFFSET, MAX_ARGS);
+    this.kernels = kernelNames.map((n) => {
+      if (typeof exports[n] !== 'function') throw new SparsekitError('E_WASM', `kernel '${n}' is missing from the WebAssembly module`);
+      return exports[n];
+    });
+    kernelNames.forEach((n, i) => this.kernelIndex.set(n, i));
+  }
+
+  /** Threads that run a job: the caller plus the workers. */
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /**
+   * Runs kernel(args..., begin, end, threadIndex) for each [bounds[p], bounds[p + 1]) and returns
+   * when all are done. A single partition runs on the calling thread only.
+   */
+  run(kernel: string, args: readonly number[], bounds: readonly number[]): void {
+    if (this.closed) throw new SparsekitError('E_WASM', 'the CPU backend was disposed');
+    const index = this.kernelIndex.get(kernel);
+    if (index === undefined) throw new SparsekitError('E_WASM', `unknown kernel '${kernel}'`);
+    const parts = bounds.length - 1;
+    if (parts < 1) return;
+    if (parts > MAX_PARTITIONS) throw new SparsekitError('E_WASM', `${parts} partitions exceed ${MAX_PARTITIONS}`);
+    if (args.length > MAX_ARGS) throw new SparsekitError('E_WASM', `${args.length} kernel arguments exceed ${MAX_ARGS}`);
+    if (parts === 1 || this.workers.length === 0) {
+      for (let p = 0; p < parts; p++) this.kernels[index](...args, bounds[p], bounds[p + 1], 0);
+      return;
+    }
+    const ctrl = this.ctrl;
+    for (let i = 0; i < args.length; i++) this.args[i] = args[i];
+    for (let i = 0; i <= parts; i++) ctrl[BOUNDS + i] = bounds[i];
+    ctrl[KERNEL] = index;
+    ctrl[ARG_COUNT] = args.length;
+    Atomics.store(ctrl, FAILED, 0);
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, PARTS, parts);
+    Atomics.store(ctrl, NEXT, 0);
+    Atomics.add(ctrl, GENERATION, 1);
+    Atomics.notify(ctrl, GENERATION, Math.min(parts - 1, this.workers.length));
+    takePartitions(ctrl, this.args, this.kernels, 0);
+    for (;;) {
+      const done = Atomics.load(ctrl, DONE);
+      if (done >= parts) break;
+      if (this.canBlock) Atomics.wait(ctrl, DONE, done);
+    }
+    if (Atomics.load(ctrl, FAILED)) throw new SparsekitError('E_WASM', `kernel '${kernel}' trapped in a worker thread`);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.ctrl, QUIT, 1);
+    Atomics.add(this.ctrl, GENERATION, 1);
+    Atomics.notify(this.ctrl, GENERATION);
+    for (const w of this.workers) w.terminate();
+  }
+}
+
+/**
+ * Bounds splitting [0, n) into `parts` nearly equal ranges whose inner edges are multiples of
+ * `multiple` (e.g. a kernel's row-tile height).
+ */
+export function evenBounds(n: number, parts: number, multiple = 1): number[] {
+  const units = Math.ceil(n / multiple);
+  const p = Math.max(1, Math.min(parts, units));
+  const bounds = [0];
+  for (let i = 1; i < p; i++) bounds.push(Math.min(n, Math.round((units * i) / p) * multiple));
+  bounds.push(n);
+  return bounds;
+}
+
+/**
+ * Bounds over rows whose costs are given by a prefix sum (CSR row pointers): each partition gets
+ * about the same total cost, not the same number of rows.
+ */
+export function prefixBalancedBounds(prefix: ArrayLike<number>, rows: number, parts: number, multiple = 1): number[] {
+  const total = prefix[rows] - prefix[0];
+  const p = Math.max(1, Math.min(parts, Math.ceil(rows / multiple)));
+  const bounds = [0];
+  let row = 0;
+  for (let i = 1; i < p; i++) {
+    const target = prefix[0] + (total * i) / p;
+    while (row < rows && prefix[row] < target) row++;
+    const aligned = Math.min(rows, Math.round(row / multiple) * multiple);
+    if (aligned > bounds[bounds.length - 1]) bounds.push(aligned);
+  }
+  if (bounds[bounds.length - 1] !== rows) bounds.push(rows);
+  return bounds;
+}

@@ -1,0 +1,127 @@
+import type { DType, TypedArray, TypedArrayOf } from './dtype.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from './op-table.js';
+import type { Shape } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+/**
+ * Where a tensor's elements live: a region of the WebAssembly heap on the CPU backend, a
+ * GPUBuffer on WebGPU. Opaque above the backend; the backend frees it when the last tensor
+ * viewing it is disposed (reshape shares storage).
+ */
+export interface Storage {
+  readonly byteLength: number;
+}
+
+export interface MatmulOptions {
+  /** Use A^T: A is stored [..., K, M]. */
+  readonly transposeA?: boolean;
+  /** Use B^T: B is stored [..., N, K] (the layout of a Linear weight). */
+  readonly transposeB?: boolean;
+}
+
+export interface TopK {
+  readonly values: Tensor;
+  readonly indices: Tensor;
+}
+
+/** A CSR matrix's parts as the kernels take them: row pointers (i32), column indices (u16 or i32), values (f32). */
+export interface CsrParts {
+  readonly rows: number;
+  readonly cols: number;
+  readonly rowPtr: Tensor;
+  readonly colIndices: Tensor;
+  readonly values: Tensor;
+}
+
+/** Block-sparse rows: `blockRows x blockCols` dense blocks, each stored row-major. */
+export interface BsrParts {
+  readonly rows: number;
+  readonly cols: number;
+  readonly blockRows: number;
+  readonly blockCols: number;
+  /** i32 [rows / blockRows + 1] */
+  readonly blockRowPtr: Tensor;
+  /** i32 [nnzBlocks]: block-column index of each stored block. */
+  readonly blockColIndices: Tensor;
+  /** f32 [nnzBlocks, blockRows, blockCols] */
+  readonly values: Tensor;
+}
+
+/** N:M along the input dimension: `n` values kept in every `m` consecutive weights of a row. */
+export interface NmParts {
+  readonly rows: number;
+  readonly cols: number;
+  readonly n: number;
+  readonly m: number;
+  /** f32 [rows, cols / m * n], the kept values of each group in ascending position. */
+  readonly values: Tensor;
+  /**
+   * u8 [rows, ceil(cols / m * n * bitsPerIndex / 8)]: each kept value's position inside its group,
+   * `bitsPerIndex` bits each (2 for m <= 4, 4 for m <= 16, 8 up to m = 256), least significant first.
+   */
+  readonly indices: Tensor;
+  readonly bitsPerIndex: number;
+}
+
+/**
+ * One interface, many backends (as tfjs-core's KernelBackend and candle's storage traits).
+ * Ops are eager and return new tensors; a GPU backend may only enqueue work, so reading
+ * values goes through the asynchronous `read`.
+ */
+export interface Backend {
+  readonly name: string;
+
+  // Memory.
+  upload(data: TypedArray, dtype: DType): Storage;
+  allocate(dtype: DType, size: number): Storage;
+  read<D extends DType>(storage: Storage, dtype: D, size: number): Promise<TypedArrayOf<D>>;
+  /** Synchronous read, only where the backend can (CPU); undefined elsewhere. */
+  readonly readSync?: <D extends DType>(storage: Storage, dtype: D, size: number) => TypedArrayOf<D>;
+  release(storage: Storage): void;
+
+  // Elementwise (NumPy broadcasting for binary ops).
+  unary(op: UnaryOp, x: Tensor): Tensor;
+  binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor;
+  /** y = x * scale + bias, one fused pass. */
+  affine(x: Tensor, scale: number, bias: number): Tensor;
+  cast(x: Tensor, dtype: DType): Tensor;
+  fill(shape: Shape, value: number, dtype: DType): Tensor;
+
+  // Linear algebra. Batch dims broadcast; both operands f32.
+  matmul(a: Tensor, b: Tensor, options?: MatmulOptions): Tensor;
+
+  // Normalisation and activation along the last axis unless said.
+  softmax(x: Tensor, axis: number): Tensor;
+  logSoftmax(x: Tensor, axis: number): Tensor;
+  rmsNorm(x: Tensor, weight: Tensor | null, eps: number): Tensor;
+  layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor;
+  /**
+   * Rotary position embedding (Su et al. 2021, RoFormer) on the last axis of x [..., T, D]:
+   * cos/sin are [T, D/2] tables (built by core/rope.ts). Non-interleaved ("rotate_half", as HF
+   * Llama) pairs element i with i + D/2; interleaved pairs 2i with 2i+1 (GPT-J, Meta's original).
+   */
+  rope(x: Tensor, cos: Tensor, sin: Tensor, interleaved: boolean): Tensor;
+
+  // Indexing and layout.
+  /** Rows of `table` [V, D] picked by integer `indices` [...] -> [..., D]. */
+  gather(table: Tensor, indices: Tensor): Tensor;
+  transpose(x: Tensor, perm: readonly number[]): Tensor;
+  slice(x: Tensor, begin: readonly number[], end: readonly number[]): Tensor;
+  concat(xs: readonly Tensor[], axis: number): Tensor;
+
+  // Reductions over one axis.
+  reduce(op: ReduceOp, x: Tensor, axis: number, keepDims: boolean): Tensor;
+  argmax(x: Tensor, axis: number, keepDims: boolean): Tensor;
+  /** The k largest along `axis`, sorted descending (ties: lower index first). */
+  topk(x: Tensor, k: number, axis: number): TopK;
+
+  // Sparse weight x dense activation, the layout of a Linear layer: y [.., rows] = x [.., cols] W^T.
+  // Optional: a backend without them makes sparse weights fall back to dense.
+  readonly linearCsr?: (x: Tensor, w: CsrParts) => Tensor;
+  readonly linearBsr?: (x: Tensor, w: BsrParts) => Tensor;
+  readonly linearNm?: (x: Tensor, w: NmParts) => Tensor;
+
+  /** Waits until all queued work has finished (no-op for synchronous backends). */
+  sync(): Promise<void>;
+  dispose(): void;
+}

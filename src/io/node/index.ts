@@ -1,0 +1,3 @@
+/** Node-only io: everything that touches node:fs. */
+export * from './file-source.js';
+export * from './safetensors-file.js';
