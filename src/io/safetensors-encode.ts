@@ -85,9 +85,9 @@ const REFERENCE_DTYPE_RANK: Readonly<Record<SafetensorsDType, number>> = {
 };
 
 /** Encodes f32 values as little-endian F32, F16 or BF16 bytes, rounding to nearest, ties to even. */
-export function encodeFromF32(values: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
+export function encodeFromF32(values: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array<ArrayBuffer> {
   assertLittleEndianHost('(encodeFromF32)');
-  if (dtype === 'F32') return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
+  if (dtype === 'F32') return new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const encoded = new Uint16Array(values.length);
   const convert = dtype === 'F16' ? f32BitsToF16Bits : f32BitsToBf16Bits;
@@ -139,7 +139,7 @@ export function buildSafetensorsHeader(
   tensors: readonly SafetensorsTensorInfo[],
   metadata: Readonly<Record<string, string>> | undefined,
   fileName = '(in-memory safetensors)',
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const members: string[] = [];
   if (metadata !== undefined) {
     const pairs = Object.entries(metadata).map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`);
@@ -195,7 +195,7 @@ export function encodeSafetensors(
   tensors: readonly SafetensorsTensorInput[],
   metadata?: Readonly<Record<string, string>>,
   fileName = '(in-memory safetensors)',
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const plan = planSafetensorsFile(tensors, metadata, fileName);
   const file = new Uint8Array(plan.fileByteLength);
   file.set(plan.headerBytes);

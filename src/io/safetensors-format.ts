@@ -276,10 +276,35 @@ function isNonNegativeSafeInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-/** Short rendering of a JSON value for error messages; long values are cut so messages stay readable. */
+/**
+ * Short rendering of a JSON value for error messages. Bounded in depth and width rather than
+ * JSON.stringify-then-cut: a hostile header can nest a million arrays, which JSON.parse handles
+ * but a recursive stringify would turn into a stack overflow instead of a clear error.
+ */
 function describeJson(value: unknown): string {
   if (value === undefined) return 'nothing (the key is missing)';
   const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  const text = JSON.stringify(value);
+  const text = previewJson(value, 3);
   return `${kind} ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`;
+}
+
+function previewJson(value: unknown, depth: number): string {
+  const widest = 8;
+  if (Array.isArray(value)) {
+    if (depth === 0) return value.length === 0 ? '[]' : '[...]';
+    const items = value.slice(0, widest).map((item) => previewJson(item, depth - 1));
+    return `[${items.join(',')}${value.length > widest ? ',...' : ''}]`;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const members: string[] = [];
+    for (const key in value) {
+      if (depth === 0 || members.length === widest) {
+        members.push('...');
+        break;
+      }
+      members.push(`${JSON.stringify(key.slice(0, 80))}:${previewJson((value as Record<string, unknown>)[key], depth - 1)}`);
+    }
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(typeof value === 'string' ? value.slice(0, 80) : value);
 }

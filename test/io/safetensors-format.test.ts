@@ -132,6 +132,12 @@ const malformed: MalformedCase[] = [
     pattern: /data section is 9 bytes but tensors cover only \[0, 4\); the 5 trailing bytes belong to no tensor/,
   },
   { title: 'data but no tensors', bytes: safetensorsBytes('{}', 3), pattern: /3 trailing bytes/ },
+  {
+    title: 'a shape nested 200000 arrays deep (must not overflow the stack while describing it)',
+    bytes: safetensorsBytes(`{"w":{"dtype":"U8","shape":${'['.repeat(200_000)}${']'.repeat(200_000)},"data_offsets":[0,0]}}`),
+    pattern: /"shape" must be an array of non-negative integers; found array \[\[\[\[\.\.\.\]\]\]\]/,
+    tensor: 'w',
+  },
   { title: '__metadata__ a string', bytes: safetensorsBytes('{"__metadata__":"x"}'), pattern: /"__metadata__" must be an object.*found string "x"/ },
   { title: '__metadata__ an array', bytes: safetensorsBytes('{"__metadata__":["x"]}'), pattern: /"__metadata__" must be an object.*array/ },
   {
