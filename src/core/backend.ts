@@ -24,7 +24,10 @@ export interface TopK {
   readonly indices: Tensor;
 }
 
-/** A CSR matrix's parts as the kernels take them: row pointers (i32), column indices (u16 or i32), values (f32). */
+/**
+ * A CSR matrix's parts as the kernels take them: row pointers (i32), column indices (u16 while
+ * cols <= 65536, else i32; ascending within a row), values (f32).
+ */
 export interface CsrParts {
   readonly rows: number;
   readonly cols: number;
@@ -33,7 +36,10 @@ export interface CsrParts {
   readonly values: Tensor;
 }
 
-/** Block-sparse rows: `blockRows x blockCols` dense blocks, each stored row-major. */
+/**
+ * Block-sparse rows: `blockRows x blockCols` dense blocks. Each block is stored column-major
+ * (element (r, c) at c * blockRows + r) because the kernels broadcast x[c] down a block column.
+ */
 export interface BsrParts {
   readonly rows: number;
   readonly cols: number;
@@ -43,7 +49,7 @@ export interface BsrParts {
   readonly blockRowPtr: Tensor;
   /** i32 [nnzBlocks]: block-column index of each stored block. */
   readonly blockColIndices: Tensor;
-  /** f32 [nnzBlocks, blockRows, blockCols] */
+  /** f32 [nnzBlocks, blockCols, blockRows] */
   readonly values: Tensor;
 }
 

@@ -120,8 +120,18 @@ export function keep<T extends Tensor>(t: T): T {
   return t;
 }
 
+/** Something made of tensors (a sparse matrix's parts, a model's weights): tidy() keeps them all. */
+export interface TensorContainer {
+  tensors(): Tensor[];
+}
+
+function isTensorContainer(value: unknown): value is TensorContainer {
+  return typeof (value as Partial<TensorContainer> | null)?.tensors === 'function';
+}
+
 function collectTensors(value: unknown, into: Set<Tensor>): void {
   if (value instanceof Tensor) into.add(value);
+  else if (isTensorContainer(value)) for (const t of value.tensors()) into.add(t);
   else if (Array.isArray(value)) for (const v of value) collectTensors(v, into);
   else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const v of Object.values(value)) collectTensors(v, into);

@@ -3,7 +3,7 @@
  * GEMV, softmax, sparse products) run as WebAssembly SIMD across worker threads that share it
  * (thread-pool.ts); the other ops run their plain TypeScript reference on views of the same memory.
  */
-import type { Backend, MatmulOptions, Storage, TopK } from '../../core/backend.js';
+import type { Backend, BsrParts, CsrParts, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, type TypedArrayOf } from '../../core/dtype.js';
 import { SparsekitError } from '../../core/errors.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../core/op-table.js';
@@ -24,6 +24,7 @@ import {
   softmaxReference,
 } from './reference/normalization.js';
 import { argmaxReference, reduceReference, topkReference } from './reference/reduce.js';
+import { SparseKernels } from './sparse-kernels.js';
 import { CONTROL_BLOCK_BYTES, instantiateKernels, type KernelFunction, ThreadPool, type WorkerHandle } from './thread-pool.js';
 
 export interface CpuBackendOptions {
@@ -53,6 +54,7 @@ export class CpuBackend implements Backend {
   /** Per-thread GEMM packing buffers. */
   readonly gemmScratchOffset: number;
   readonly gemmScratchStride: number;
+  private readonly sparse: SparseKernels;
 
   private constructor(heap: WasmHeap, pool: ThreadPool, simd: SimdVariant, exports: KernelModuleExports) {
     this.heap = heap;
@@ -60,6 +62,7 @@ export class CpuBackend implements Backend {
     this.simd = simd;
     this.gemmScratchStride = exports.gemm_scratch_bytes();
     this.gemmScratchOffset = heap.alloc(this.gemmScratchStride * pool.threads);
+    this.sparse = new SparseKernels(this);
   }
 
   static async create(platform: CpuPlatform, options: CpuBackendOptions = {}): Promise<CpuBackend> {
@@ -258,6 +261,12 @@ export class CpuBackend implements Backend {
     topkReference(this.view(x), outer, n, inner, k, this.view(values), this.view(indices));
     return { values, indices };
   }
+
+  // ------------------------------------------------------------ sparse
+
+  readonly linearCsr = (x: Tensor, w: CsrParts): Tensor => this.sparse.csr(x, w);
+  readonly linearBsr = (x: Tensor, w: BsrParts): Tensor => this.sparse.bsr(x, w);
+  readonly linearNm = (x: Tensor, w: NmParts): Tensor => this.sparse.nm(x, w);
 
   sync(): Promise<void> {
     return Promise.resolve();

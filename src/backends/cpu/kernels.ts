@@ -2,7 +2,22 @@
  * The names of the WebAssembly kernels the thread pool may run, in one list shared by the
  * calling thread and the workers (a job names its kernel by index into this list).
  */
-export const KERNEL_NAMES = ['gemm_f32', 'gemv_t_f32', 'gemv_n_f32'] as const;
+export const KERNEL_NAMES = [
+  'gemm_f32',
+  'gemv_t_f32',
+  'gemv_n_f32',
+  'csr_spmv_u16',
+  'csr_spmv_i32',
+  'csr_spmm_u16',
+  'csr_spmm_i32',
+  'quad_table_24',
+  'nm24_spmv',
+  'nm_spmv',
+  'nm_spmm',
+  'bsr_spmv',
+  'bsr_spmm',
+  'pack_x_tiles16',
+] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
 

@@ -19,6 +19,13 @@ const FAILED = 7; // set by a thread whose kernel threw
 const BOUNDS = 16; // PARTS + 1 i32 partition bounds from here
 export const MAX_PARTITIONS = 240;
 const ARGS_BYTE_OFFSET = 1024; // f64 arguments from here
+/**
+ * How long an idle thread polls before it sleeps in Atomics.wait. Waking a sleeping thread takes
+ * tens of microseconds on a virtual machine, a large share of a sub-millisecond decode kernel;
+ * polling briefly keeps back-to-back kernels (a forward pass) on hot threads, as OpenMP runtimes
+ * spin before blocking (GOMP_SPINCOUNT).
+ */
+const SPIN_MS = 0.2;
 export const MAX_ARGS = 32;
 /** Bytes the control block takes in the shared memory. */
 export const CONTROL_BLOCK_BYTES = ARGS_BYTE_OFFSET + MAX_ARGS * 8;
@@ -69,6 +76,15 @@ function takePartitions(ctrl: Int32Array, args: Float64Array, kernels: KernelFun
   }
 }
 
+/** Polls ctrl[slot] for up to SPIN_MS; returns true if it still equals `value` (time to sleep). */
+function spinWhileEqual(ctrl: Int32Array, slot: number, value: number): boolean {
+  const start = performance.now();
+  for (;;) {
+    for (let i = 0; i < 256; i++) if (Atomics.load(ctrl, slot) !== value) return false;
+    if (performance.now() - start > SPIN_MS) return true;
+  }
+}
+
 /** The loop a worker runs until told to quit; `onReady` fires once its kernels are instantiated. */
 export async function runWorker(init: WorkerInit, onReady: () => void): Promise<void> {
   const exports = await instantiateKernels(init.module, init.memory);
@@ -78,6 +94,7 @@ export async function runWorker(init: WorkerInit, onReady: () => void): Promise<
   const args = new Float64Array(init.memory.buffer, init.controlOffset + ARGS_BYTE_OFFSET, MAX_ARGS);
   let seen = Atomics.load(ctrl, GENERATION);
   for (;;) {
+    spinWhileEqual(ctrl, GENERATION, seen);
     Atomics.wait(ctrl, GENERATION, seen);
     const generation = Atomics.load(ctrl, GENERATION);
     if (generation === seen) continue;
@@ -151,7 +168,7 @@ export class ThreadPool {
     for (;;) {
       const done = Atomics.load(ctrl, DONE);
       if (done >= parts) break;
-      if (this.canBlock) Atomics.wait(ctrl, DONE, done);
+      if (spinWhileEqual(ctrl, DONE, done) && this.canBlock) Atomics.wait(ctrl, DONE, done);
     }
     if (Atomics.load(ctrl, FAILED)) throw new SparsekitError('E_WASM', `kernel '${kernel}' trapped in a worker thread`);
   }

@@ -4,9 +4,8 @@
  * and renamed over the target only once complete, so a crash or error never leaves a
  * half-written model under the real name (rename within one directory is atomic on POSIX).
  */
-import { randomBytes } from 'node:crypto';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { SparsekitError } from '../../core/errors.js';
 import { SafetensorsError } from '../safetensors-error.js';
 import {
@@ -16,6 +15,7 @@ import {
   type SafetensorsTensorInput,
 } from '../safetensors-encode.js';
 import { SafetensorsReader } from '../safetensors-reader.js';
+import { temporaryPathFor } from './atomic-file.js';
 import { FileByteSource } from './file-source.js';
 
 /** A reader over the file at `path`; call `close()` on it when done. */
@@ -47,8 +47,7 @@ export async function writeSafetensorsFile(
 ): Promise<void> {
   const plan = planSafetensorsFile(tensors, metadata, path);
   const chunkBytes = options.chunkBytes ?? DEFAULT_WRITE_CHUNK_BYTES;
-  // Same directory, so the final rename never crosses file systems; dot-prefixed so tools skip it.
-  const temporaryPath = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const temporaryPath = temporaryPathFor(path);
   let handle: FileHandle | undefined;
   try {
     handle = await open(temporaryPath, 'wx');

@@ -1,0 +1,141 @@
+/**
+ * Sparse weight x dense activation products on the CPU backend (the Linear layout,
+ * y [.., rows] = x [.., cols] W^T), choosing per format and batch size between the gathering
+ * kernels (one activation row) and the tiled ones (several rows, over a transposed copy of x).
+ */
+import type { BsrParts, CsrParts, NmParts } from '../../core/backend.js';
+import { SparsekitError } from '../../core/errors.js';
+import { sizeOf } from '../../core/shape.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { CpuBackend } from './cpu-backend.js';
+import type { KernelName } from './kernels.js';
+import { linearBsrReference } from './reference/sparse-linear.js';
+import { evenBounds, prefixBalancedBounds } from './thread-pool.js';
+
+/** Below this many multiply-adds a product runs on the calling thread alone. */
+const PARALLEL_MIN_MACS = 1 << 15;
+/** Batch columns per tile of the transposed activations (transpose.ts). */
+const TILE = 16;
+
+export class SparseKernels {
+  constructor(private readonly cpu: CpuBackend) {}
+
+  private get threads(): number {
+    return this.cpu.pool.threads;
+  }
+
+  private run(kernel: KernelName, args: number[], bounds: number[]): void {
+    this.cpu.pool.run(kernel, args, bounds);
+  }
+
+  /** x [.., K] as [M, K] plus the output tensor [.., N]. */
+  private prepare(x: Tensor, N: number): { M: number; K: number; y: Tensor } {
+    const K = x.shape[x.rank - 1];
+    const M = sizeOf(x.shape) / (K || 1);
+    return { M, K, y: this.cpu.empty([...x.shape.slice(0, -1), N], 'f32') };
+  }
+
+  /** Row bounds for `parts` partitions, or one when the work is too small to share. */
+  private rowBounds(rows: number, macs: number, prefix?: ArrayLike<number>): number[] {
+    if (this.threads === 1 || macs < PARALLEL_MIN_MACS) return [0, rows];
+    const parts = this.threads * 4;
+    return prefix ? prefixBalancedBounds(prefix, rows, parts) : evenBounds(rows, parts);
+  }
+
+  /** Packs x [M, K] into tiles of 16 batch columns, xt[tile][k][16]; the caller frees it. */
+  private packTiles(x: Tensor, M: number, K: number): number {
+    const tiles = Math.ceil(M / TILE);
+    const xt = this.cpu.heap.alloc(tiles * K * TILE * 4);
+    const bounds = M * K < PARALLEL_MIN_MACS ? [0, K] : evenBounds(K, this.threads);
+    this.run('pack_x_tiles16', [this.cpu.offsetOf(x), xt, M, K], bounds);
+    return xt;
+  }
+
+  csr(x: Tensor, w: CsrParts): Tensor {
+    const { M, K, y } = this.prepare(x, w.rows);
+    if (M === 0 || w.rows === 0) return y;
+    const rowPtr = this.cpu.view(w.rowPtr) as Int32Array;
+    const nnz = rowPtr[w.rows];
+    const narrow = w.colIndices.dtype === 'u16';
+    const parts = [this.cpu.offsetOf(w.rowPtr), this.cpu.offsetOf(w.colIndices), this.cpu.offsetOf(w.values)];
+    const bounds = this.rowBounds(w.rows, nnz * M, rowPtr);
+    if (M === 1) {
+      this.run(narrow ? 'csr_spmv_u16' : 'csr_spmv_i32', [...parts, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K, w.rows, 1], bounds);
+      return y;
+    }
+    const xt = this.packTiles(x, M, K);
+    try {
+      this.run(narrow ? 'csr_spmm_u16' : 'csr_spmm_i32', [...parts, xt, this.cpu.offsetOf(y), M, w.rows, K], bounds);
+    } finally {
+      this.cpu.heap.free(xt);
+    }
+    return y;
+  }
+
+  nm(x: Tensor, w: NmParts): Tensor {
+    const { M, K, y } = this.prepare(x, w.rows);
+    if (M === 0 || w.rows === 0) return y;
+    const vals = this.cpu.offsetOf(w.values);
+    const meta = this.cpu.offsetOf(w.indices);
+    const bounds = this.rowBounds(w.rows, (w.rows * K * w.n * M) / w.m);
+    if (M === 1 && w.n === 2 && w.m === 4) {
+      const positions = Math.floor(K / 8);
+      const table = this.cpu.heap.alloc(Math.max(1, positions) * 576);
+      try {
+        const tableBounds = positions * 144 < PARALLEL_MIN_MACS ? [0, positions] : evenBounds(positions, this.threads);
+        this.run('quad_table_24', [this.cpu.offsetOf(x), table, K], tableBounds);
+        this.run('nm24_spmv', [vals, meta, table, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K], bounds);
+      } finally {
+        this.cpu.heap.free(table);
+      }
+      return y;
+    }
+    if (M === 1) {
+      this.run('nm_spmv', [vals, meta, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K, w.rows, w.n, w.m, w.bitsPerIndex, 1], bounds);
+      return y;
+    }
+    const xt = this.packTiles(x, M, K);
+    try {
+      // Per-thread column offsets of one row's kept values live in the GEMM packing scratch.
+      const kept = (K / w.m) * w.n;
+      if (kept * 4 > this.cpu.gemmScratchStride) throw new SparsekitError('E_SHAPE', `N:M rows of ${K} columns exceed the kernel's scratch`);
+      const args = [vals, meta, xt, this.cpu.offsetOf(y), M, w.rows, K, w.n, w.m, w.bitsPerIndex, this.cpu.gemmScratchOffset, this.cpu.gemmScratchStride];
+      this.run('nm_spmm', args, bounds);
+    } finally {
+      this.cpu.heap.free(xt);
+    }
+    return y;
+  }
+
+  bsr(x: Tensor, w: BsrParts): Tensor {
+    const { M, K, y } = this.prepare(x, w.rows);
+    if (M === 0 || w.rows === 0) return y;
+    const blockRows = w.rows / w.blockRows;
+    if (w.blockRows % 4 !== 0) {
+      // The SIMD kernels walk a block's columns four outputs at a time; other heights take the reference.
+      const arrays = {
+        ...w,
+        blockRowPtr: this.cpu.view(w.blockRowPtr) as Int32Array,
+        blockColIndices: this.cpu.view(w.blockColIndices) as Int32Array,
+        values: this.cpu.view(w.values) as Float32Array,
+      };
+      (this.cpu.view(y) as Float32Array).set(linearBsrReference(this.cpu.view(x) as Float32Array, M, arrays));
+      return y;
+    }
+    const rowPtr = this.cpu.view(w.blockRowPtr) as Int32Array;
+    const blockMacs = w.blockRows * w.blockCols;
+    const bounds = this.rowBounds(blockRows, rowPtr[blockRows] * blockMacs * M, rowPtr);
+    const parts = [this.cpu.offsetOf(w.blockRowPtr), this.cpu.offsetOf(w.blockColIndices), this.cpu.offsetOf(w.values)];
+    if (M === 1) {
+      this.run('bsr_spmv', [...parts, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K, w.rows, w.blockRows, w.blockCols, 1], bounds);
+      return y;
+    }
+    const xt = this.packTiles(x, M, K);
+    try {
+      this.run('bsr_spmm', [...parts, xt, this.cpu.offsetOf(y), M, w.rows, K, w.blockRows, w.blockCols], bounds);
+    } finally {
+      this.cpu.heap.free(xt);
+    }
+    return y;
+  }
+}

@@ -1,0 +1,124 @@
+// CSR weight x dense activations, the layout of a Linear layer: y[b, r] = sum_j W[r, col_j] x[b, col_j].
+// References: src/sparse/reference.ts (csrLinearReference).
+//
+// Batch 1 (decode) gathers x through the column indices, four lanes at a time (one scalar load
+// per nonzero is the floor without a gather instruction). Larger batches read a transposed,
+// tile-blocked copy of x (transpose.ts) so each nonzero does TILE contiguous multiply-adds.
+import { hsum, madd, zero } from './simd';
+
+// Gathers x[col] for the four u16/i32 column indices at `ci` into one vector. Each value is
+// loaded as a broadcast (a pure load on x86) and the four are merged by blend-shaped shuffles,
+// which V8 lowers to vpblendw (two ports) rather than lane inserts (one shuffle port): about
+// 8% faster on the measured machine (Sapphire Rapids, Node 20).
+@inline function gather4<T>(x: usize, ci: usize): v128 {
+  const s = sizeof<T>();
+  const p0 = v128.load32_splat(x + (<usize>load<T>(ci) << 2));
+  const p1 = v128.load32_splat(x + (<usize>load<T>(ci, s) << 2));
+  const p2 = v128.load32_splat(x + (<usize>load<T>(ci, 2 * s) << 2));
+  const p3 = v128.load32_splat(x + (<usize>load<T>(ci, 3 * s) << 2));
+  return v128.shuffle<f32>(v128.shuffle<f32>(p0, p1, 0, 5, 2, 3), v128.shuffle<f32>(p2, p3, 0, 1, 2, 7), 0, 1, 6, 7);
+}
+
+@inline function spmvRows<T>(rowPtr: usize, colIdx: usize, vals: usize, x: usize, y: usize, r0: i32, r1: i32): void {
+  const s = <usize>sizeof<T>();
+  for (let r = r0; r < r1; r++) {
+    const rp = rowPtr + (<usize>r << 2);
+    let j = <usize>load<u32>(rp);
+    const end = <usize>load<u32>(rp, 4);
+    let acc0 = zero(), acc1 = zero();
+    for (; j + 8 <= end; j += 8) {
+      const ci = colIdx + j * s;
+      const vi = vals + (j << 2);
+      acc0 = madd(v128.load(vi), gather4<T>(x, ci), acc0);
+      acc1 = madd(v128.load(vi, 16), gather4<T>(x, ci + 4 * s), acc1);
+    }
+    if (j + 4 <= end) {
+      acc0 = madd(v128.load(vals + (j << 2)), gather4<T>(x, colIdx + j * s), acc0);
+      j += 4;
+    }
+    let sum = hsum(f32x4.add(acc0, acc1));
+    for (; j < end; j++) sum += load<f32>(vals + (j << 2)) * load<f32>(x + (<usize>load<T>(colIdx + j * s) << 2));
+    store<f32>(y + (<usize>r << 2), sum);
+  }
+}
+
+// One activation row per batch item: y[t, r] for rows [begin, end), every t < batch.
+export function csr_spmv_u16(rowPtr: usize, colIdx: usize, vals: usize, x: usize, y: usize, K: i32, N: i32, batch: i32, begin: i32, end: i32): void {
+  for (let t = 0; t < batch; t++) spmvRows<u16>(rowPtr, colIdx, vals, x + ((<usize>t * <usize>K) << 2), y + ((<usize>t * <usize>N) << 2), begin, end);
+}
+
+export function csr_spmv_i32(rowPtr: usize, colIdx: usize, vals: usize, x: usize, y: usize, K: i32, N: i32, batch: i32, begin: i32, end: i32): void {
+  for (let t = 0; t < batch; t++) spmvRows<i32>(rowPtr, colIdx, vals, x + ((<usize>t * <usize>K) << 2), y + ((<usize>t * <usize>N) << 2), begin, end);
+}
+
+// Batched: xt holds x transposed in tiles of 16 batch columns, xt[tile][k][16] (transpose.ts).
+// For each tile and row, 4 accumulators hold y[tile, r]; each nonzero adds v * xt[tile][col][:].
+@inline function spmmRows<T>(
+  rowPtr: usize, colIdx: usize, vals: usize, xt: usize, y: usize, M: i32, N: i32, K: i32, r0: i32, r1: i32,
+): void {
+  const s = <usize>sizeof<T>();
+  const tiles = (M + 15) >> 4;
+  const tileBytes = (<usize>K) << 6; // K * 16 floats
+  for (let tile = 0; tile < tiles; tile++) {
+    const xtile = xt + <usize>tile * tileBytes;
+    const m0 = tile << 4;
+    const mCount = min(16, M - m0);
+    for (let r = r0; r < r1; r++) {
+      const rp = rowPtr + (<usize>r << 2);
+      let j = <usize>load<u32>(rp);
+      const end = <usize>load<u32>(rp, 4);
+      let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+      for (; j < end; j++) {
+        const v = v128.load32_splat(vals + (j << 2));
+        const src = xtile + (<usize>load<T>(colIdx + j * s) << 6);
+        a0 = madd(v, v128.load(src), a0);
+        a1 = madd(v, v128.load(src, 16), a1);
+        a2 = madd(v, v128.load(src, 32), a2);
+        a3 = madd(v, v128.load(src, 48), a3);
+      }
+      storeColumn(y, N, m0, mCount, r, a0, a1, a2, a3);
+    }
+  }
+}
+
+// Writes lanes of the four accumulators to y[m0 + i, r], i < mCount (y is [M, N]).
+@inline export function storeColumn(y: usize, N: i32, m0: i32, mCount: i32, r: i32, a0: v128, a1: v128, a2: v128, a3: v128): void {
+  const stride = <usize>N << 2;
+  let p = y + ((<usize>m0 * <usize>N + <usize>r) << 2);
+  if (mCount == 16) {
+    store<f32>(p, f32x4.extract_lane(a0, 0)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a0, 1)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a0, 2)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a0, 3)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a1, 0)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a1, 1)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a1, 2)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a1, 3)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a2, 0)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a2, 1)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a2, 2)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a2, 3)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a3, 0)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a3, 1)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a3, 2)); p += stride;
+    store<f32>(p, f32x4.extract_lane(a3, 3));
+    return;
+  }
+  // Partial tile: spill to a stack-free path through memory order of lanes.
+  for (let i = 0; i < mCount; i++) {
+    const q = i >> 2;
+    const v = q == 0 ? a0 : q == 1 ? a1 : q == 2 ? a2 : a3;
+    const lane = i & 3;
+    const f = lane == 0 ? f32x4.extract_lane(v, 0) : lane == 1 ? f32x4.extract_lane(v, 1) : lane == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+    store<f32>(p, f);
+    p += stride;
+  }
+}
+
+export function csr_spmm_u16(rowPtr: usize, colIdx: usize, vals: usize, xt: usize, y: usize, M: i32, N: i32, K: i32, begin: i32, end: i32): void {
+  spmmRows<u16>(rowPtr, colIdx, vals, xt, y, M, N, K, begin, end);
+}
+
+export function csr_spmm_i32(rowPtr: usize, colIdx: usize, vals: usize, xt: usize, y: usize, M: i32, N: i32, K: i32, begin: i32, end: i32): void {
+  spmmRows<i32>(rowPtr, colIdx, vals, xt, y, M, N, K, begin, end);
+}

@@ -1,0 +1,200 @@
+// N:M weights (n values kept in every m consecutive weights along the input dimension) x dense
+// activations: y[b, r] = sum_g sum_{i<n} v[r, g, i] x[b, g*m + p[r, g, i]].
+// Values are [rows, cols/m*n]; positions p are packed `bits` bits each (2, 4 or 8), least
+// significant first, each row starting on a fresh byte. Reference: src/sparse/reference.ts.
+import { hsum, madd, zero } from './simd';
+import { storeColumn } from './csr';
+
+// 2:4, batch 1. A metadata byte holds the positions of two groups (8 columns, 4 kept values):
+// low nibble i0 | i1<<2 for the first group, high nibble for the second, with i0 < i1, so only
+// 6 x 6 = 36 of its 256 values occur. quad_table_24 precomputes, for every byte position p and
+// each of those 36 codes, the 4 activations the code selects from x[8p .. 8p+8) (576 bytes per
+// position, K * 72 bytes in all: L2-resident); the kernel then costs one 16-byte table load per
+// 4 kept values instead of four gathers. Measured: dense-packed slots matter, since a sparse
+// 4 KiB-per-position table aliases in the caches and ran slower than the gathers.
+const VALID_NIBBLES: StaticArray<i32> = [4, 8, 12, 9, 13, 14]; // (0,1) (0,2) (0,3) (1,2) (1,3) (2,3)
+const POSITION_BYTES: usize = 576; // 36 slots x 16 bytes
+
+// Byte offset of each metadata byte's slot within its position (0 for codes that cannot occur).
+const SLOT_OFFSET: StaticArray<u16> = [
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 96, 288, 0, 0, 192, 384, 480, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 16, 0, 0, 0, 112, 304, 0, 0, 208, 400, 496, 0,
+  0, 0, 0, 0, 48, 0, 0, 0, 144, 336, 0, 0, 240, 432, 528, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 32, 0, 0, 0, 128, 320, 0, 0, 224, 416, 512, 0,
+  0, 0, 0, 0, 64, 0, 0, 0, 160, 352, 0, 0, 256, 448, 544, 0,
+  0, 0, 0, 0, 80, 0, 0, 0, 176, 368, 0, 0, 272, 464, 560, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+export function quad_table_24(x: usize, table: usize, K: i32, begin: i32, end: i32): void {
+  for (let p = begin; p < end; p++) {
+    const xs = x + (<usize>p << 5);
+    let slot = table + <usize>p * POSITION_BYTES;
+    for (let a = 0; a < 6; a++) {
+      const lo = unchecked(VALID_NIBBLES[a]);
+      const x0 = load<f32>(xs + (<usize>(lo & 3) << 2));
+      const x1 = load<f32>(xs + (<usize>(lo >> 2) << 2));
+      for (let b = 0; b < 6; b++) {
+        const hi = unchecked(VALID_NIBBLES[b]);
+        store<f32>(slot, x0);
+        store<f32>(slot, x1, 4);
+        store<f32>(slot, load<f32>(xs + 16 + (<usize>(hi & 3) << 2)), 8);
+        store<f32>(slot, load<f32>(xs + 16 + (<usize>(hi >> 2) << 2)), 12);
+        slot += 16;
+      }
+    }
+  }
+}
+
+@inline function slotOf(code: usize): usize {
+  return <usize>unchecked(SLOT_OFFSET[code]);
+}
+
+// Dot product of one 2:4 row with x through the table, positions [0, positions).
+@inline function nm24Row(v: usize, mt: usize, table: usize, positions: i32): v128 {
+  let acc0 = zero(), acc1 = zero();
+  let p = 0;
+  let t = table;
+  for (; p + 2 <= positions; p += 2) {
+    const codes = <usize>load<u16>(mt + <usize>p);
+    const vp = v + (<usize>p << 4);
+    acc0 = madd(v128.load(vp), v128.load(t + slotOf(codes & 255)), acc0);
+    acc1 = madd(v128.load(vp, 16), v128.load(t + POSITION_BYTES + slotOf(codes >> 8)), acc1);
+    t += 2 * POSITION_BYTES;
+  }
+  if (p < positions) acc0 = madd(v128.load(v + (<usize>p << 4)), v128.load(t + slotOf(<usize>load<u8>(mt + <usize>p))), acc0);
+  return f32x4.add(acc0, acc1);
+}
+
+// The group a lone last metadata nibble describes (K % 8 == 4).
+@inline function nm24LastGroup(v: usize, mt: usize, x: usize, groups: i32): f32 {
+  const code = <usize>load<u8>(mt + <usize>(groups >> 1));
+  const g = <usize>(groups - 1);
+  const xs = x + (g << 4);
+  return load<f32>(v + (g << 3)) * load<f32>(xs + ((code & 3) << 2)) + load<f32>(v + (g << 3), 4) * load<f32>(xs + (((code >> 2) & 3) << 2));
+}
+
+// y[r] for rows [begin, end) of a 2:4 weight with K columns (K % 4 == 0). Two rows at a time:
+// four concurrent streams keep more memory requests in flight than one row's two.
+export function nm24_spmv(vals: usize, meta: usize, table: usize, x: usize, y: usize, K: i32, begin: i32, end: i32): void {
+  const groups = K >> 2;
+  const positions = groups >> 1; // full metadata bytes
+  const valsPerRow = <usize>(groups << 1) << 2;
+  const metaPerRow = <usize>((groups + 1) >> 1);
+  let r = begin;
+  for (; r + 2 <= end; r += 2) {
+    const v0 = vals + <usize>r * valsPerRow, v1 = v0 + valsPerRow;
+    const m0 = meta + <usize>r * metaPerRow, m1 = m0 + metaPerRow;
+    let a0 = zero(), a1 = zero(), b0 = zero(), b1 = zero();
+    let p = 0;
+    let t = table;
+    for (; p + 2 <= positions; p += 2) {
+      const c0 = <usize>load<u16>(m0 + <usize>p);
+      const c1 = <usize>load<u16>(m1 + <usize>p);
+      const o = <usize>p << 4;
+      const lo0 = v128.load(t + slotOf(c0 & 255)), hi0 = v128.load(t + POSITION_BYTES + slotOf(c0 >> 8));
+      const lo1 = v128.load(t + slotOf(c1 & 255)), hi1 = v128.load(t + POSITION_BYTES + slotOf(c1 >> 8));
+      a0 = madd(v128.load(v0 + o), lo0, a0);
+      a1 = madd(v128.load(v0 + o, 16), hi0, a1);
+      b0 = madd(v128.load(v1 + o), lo1, b0);
+      b1 = madd(v128.load(v1 + o, 16), hi1, b1);
+      t += 2 * POSITION_BYTES;
+    }
+    if (p < positions) {
+      const o = <usize>p << 4;
+      a0 = madd(v128.load(v0 + o), v128.load(t + slotOf(<usize>load<u8>(m0 + <usize>p))), a0);
+      b0 = madd(v128.load(v1 + o), v128.load(t + slotOf(<usize>load<u8>(m1 + <usize>p))), b0);
+    }
+    let s0 = hsum(f32x4.add(a0, a1));
+    let s1 = hsum(f32x4.add(b0, b1));
+    if (groups & 1) {
+      s0 += nm24LastGroup(v0, m0, x, groups);
+      s1 += nm24LastGroup(v1, m1, x, groups);
+    }
+    store<f32>(y + (<usize>r << 2), s0);
+    store<f32>(y + (<usize>r << 2), s1, 4);
+  }
+  if (r < end) {
+    const v = vals + <usize>r * valsPerRow;
+    const mt = meta + <usize>r * metaPerRow;
+    let s = hsum(nm24Row(v, mt, table, positions));
+    if (groups & 1) s += nm24LastGroup(v, mt, x, groups);
+    store<f32>(y + (<usize>r << 2), s);
+  }
+}
+
+// Column of the j-th kept value of a row: group j / n, position from the packed metadata.
+@inline function keptColumn(mt: usize, j: i32, n: i32, m: i32, bits: i32): i32 {
+  const bit = j * bits;
+  const p = (<i32>load<u8>(mt + (<usize>(bit >> 3))) >> (bit & 7)) & ((1 << bits) - 1);
+  return (j / n) * m + p;
+}
+
+// Any n:m, batch 1 per batch item: gathers four kept values' activations at a time.
+export function nm_spmv(
+  vals: usize, meta: usize, x: usize, y: usize, K: i32, N: i32, n: i32, m: i32, bits: i32, batch: i32, begin: i32, end: i32,
+): void {
+  const kept = (K / m) * n;
+  const metaPerRow = <usize>((kept * bits + 7) >> 3);
+  for (let t = 0; t < batch; t++) {
+    const xt = x + ((<usize>t * <usize>K) << 2);
+    const yt = y + ((<usize>t * <usize>N) << 2);
+    for (let r = begin; r < end; r++) {
+      const v = vals + ((<usize>r * <usize>kept) << 2);
+      const mt = meta + <usize>r * metaPerRow;
+      let acc = zero();
+      let j = 0;
+      for (; j + 4 <= kept; j += 4) {
+        let g = v128.load32_zero(xt + (<usize>keptColumn(mt, j, n, m, bits) << 2));
+        g = v128.load32_lane(xt + (<usize>keptColumn(mt, j + 1, n, m, bits) << 2), g, 1);
+        g = v128.load32_lane(xt + (<usize>keptColumn(mt, j + 2, n, m, bits) << 2), g, 2);
+        g = v128.load32_lane(xt + (<usize>keptColumn(mt, j + 3, n, m, bits) << 2), g, 3);
+        acc = madd(v128.load(v + (<usize>j << 2)), g, acc);
+      }
+      let sum = hsum(acc);
+      for (; j < kept; j++) sum += load<f32>(v + (<usize>j << 2)) * load<f32>(xt + (<usize>keptColumn(mt, j, n, m, bits) << 2));
+      store<f32>(yt + (<usize>r << 2), sum);
+    }
+  }
+}
+
+// Any n:m, batched, over x packed in tiles of 16 (transpose.ts): as the CSR kernel, with the
+// column of each kept value decoded once per row into `scratch` (one i32 byte offset per kept
+// value, per thread) and reused by every tile of the batch.
+export function nm_spmm(
+  vals: usize, meta: usize, xt: usize, y: usize, M: i32, N: i32, K: i32, n: i32, m: i32, bits: i32,
+  scratch: usize, scratchStride: usize, begin: i32, end: i32, thread: i32,
+): void {
+  const kept = (K / m) * n;
+  const metaPerRow = <usize>((kept * bits + 7) >> 3);
+  const tiles = (M + 15) >> 4;
+  const tileBytes = (<usize>K) << 6;
+  const offsets = scratch + <usize>thread * scratchStride;
+  for (let r = begin; r < end; r++) {
+    const v = vals + ((<usize>r * <usize>kept) << 2);
+    const mt = meta + <usize>r * metaPerRow;
+    for (let j = 0; j < kept; j++) store<i32>(offsets + (<usize>j << 2), keptColumn(mt, j, n, m, bits) << 6);
+    for (let tile = 0; tile < tiles; tile++) {
+      const xtile = xt + <usize>tile * tileBytes;
+      let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+      for (let j = 0; j < kept; j++) {
+        const w = v128.load32_splat(v + (<usize>j << 2));
+        const src = xtile + <usize>load<i32>(offsets + (<usize>j << 2));
+        a0 = madd(w, v128.load(src), a0);
+        a1 = madd(w, v128.load(src, 16), a1);
+        a2 = madd(w, v128.load(src, 32), a2);
+        a3 = madd(w, v128.load(src, 48), a3);
+      }
+      storeColumn(y, N, tile << 4, min(16, M - (tile << 4)), r, a0, a1, a2, a3);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * Compressed sparse rows (the layout of SciPy's csr_matrix): the kept weights of row r are
+ * values[rowPtr[r] .. rowPtr[r + 1]), at columns colIndices[same range], ascending. The parts
+ * are engine tensors, so on the CPU backend they sit in the WebAssembly heap where the sparse
+ * kernels read them in place (backend.linearCsr).
+ */
+import type { Backend, CsrParts } from '../core/backend.js';
+import { getBackend } from '../core/engine.js';
+import { ArgumentError } from '../core/errors.js';
+import { tensor } from '../core/ops.js';
+import type { Tensor } from '../core/tensor.js';
+import {
+  checkDense,
+  checkLength,
+  checkMatrixDims,
+  checkMatrixTensor,
+  countNonzero,
+  ratio,
+  tensorBytes,
+  toFloat32,
+  toInt32,
+  upload,
+} from './common.js';
+import { Mask, maskBit } from './mask.js';
+import type { CsrArrays } from '../core/sparse-layout.js';
+
+/** Column indices fit u16 while cols <= 65536 (the largest index is then 65535). */
+export const CSR_U16_MAX_COLS = 65536;
+
+export type CsrIndexDType = 'u16' | 'i32';
+
+/** The dtype CSR column indices take for `cols` columns: u16 up to 65536 columns, i32 beyond. */
+export function csrIndexDType(cols: number): CsrIndexDType {
+  return cols <= CSR_U16_MAX_COLS ? 'u16' : 'i32';
+}
+
+export class CsrMatrix implements CsrParts {
+  readonly rows: number;
+  readonly cols: number;
+  /** i32 [rows + 1]: rowPtr[0] = 0, non-decreasing, rowPtr[rows] = nnz. */
+  readonly rowPtr: Tensor<'i32'>;
+  /** u16 (cols <= 65536) or i32 [nnz]: strictly ascending within each row. */
+  readonly colIndices: Tensor<CsrIndexDType>;
+  /** f32 [nnz]. */
+  readonly values: Tensor<'f32'>;
+  /** Stored entries, explicit zeros included (SciPy's nnz). */
+  readonly nnz: number;
+  /** Stored entries whose value is nonzero. */
+  readonly nonzeroCount: number;
+
+  private constructor(rows: number, cols: number, rowPtr: Int32Array, colIndices: Uint16Array | Int32Array, values: Float32Array, backend: Backend) {
+    this.rows = rows;
+    this.cols = cols;
+    this.nnz = values.length;
+    this.nonzeroCount = countNonzero(values);
+    this.rowPtr = upload(backend, rowPtr, [rows + 1], 'i32');
+    this.colIndices = upload(backend, colIndices, [this.nnz], csrIndexDType(cols));
+    this.values = upload(backend, values, [this.nnz], 'f32');
+  }
+
+  /**
+   * The nonzeros of a dense row-major [rows, cols] matrix; with a mask, exactly the masked
+   * positions (zeros included) and nothing else: the matrix stored is then data ⊙ mask.
+   */
+  static fromDense(data: Float32Array, rows: number, cols: number, backend: Backend = getBackend(), mask?: Mask): CsrMatrix {
+    checkDense('CsrMatrix.fromDense', data, rows, cols, mask);
+    const keep = mask ? (i: number) => maskBit(mask, i) : (i: number) => data[i] !== 0;
+    let nnz = 0;
+    for (let i = 0; i < data.length; i++) if (keep(i)) nnz++;
+    const rowPtr = new Int32Array(rows + 1);
+    const colIndices = csrIndexDType(cols) === 'u16' ? new Uint16Array(nnz) : new Int32Array(nnz);
+    const values = new Float32Array(nnz);
+    let p = 0;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0, i = r * cols; c < cols; c++, i++) {
+        if (!keep(i)) continue;
+        colIndices[p] = c;
+        values[p++] = data[i];
+      }
+      rowPtr[r + 1] = p;
+    }
+    return new CsrMatrix(rows, cols, rowPtr, colIndices, values, backend);
+  }
+
+  /** A dense f32 [rows, cols] tensor's nonzeros (or masked positions), on the tensor's backend. */
+  static async fromTensor(t: Tensor, mask?: Mask): Promise<CsrMatrix> {
+    checkMatrixTensor('CsrMatrix.fromTensor', t);
+    const data = (await t.read()) as Float32Array;
+    return CsrMatrix.fromDense(data, t.shape[0], t.shape[1], t.backend, mask);
+  }
+
+  /**
+   * A CSR matrix from host arrays, checked in full: rowPtr has rows + 1 entries, starts at 0,
+   * never decreases and ends at nnz; colIndices and values have nnz entries; column indices
+   * lie in [0, cols) and strictly increase within each row. Indices are stored as u16 or i32
+   * by `cols` (csrIndexDType), whatever array type they come in.
+   */
+  static fromParts(
+    rows: number,
+    cols: number,
+    rowPtr: ArrayLike<number>,
+    colIndices: ArrayLike<number>,
+    values: ArrayLike<number>,
+    backend: Backend = getBackend(),
+  ): CsrMatrix {
+    const where = 'CsrMatrix.fromParts';
+    checkMatrixDims(where, rows, cols);
+    checkLength(where, 'rowPtr', rowPtr.length, rows + 1);
+    const nnz = values.length;
+    checkLength(where, 'colIndices', colIndices.length, nnz);
+    const ptr = toInt32(where, 'rowPtr', rowPtr);
+    if (ptr[0] !== 0) throw new ArgumentError(`${where}: rowPtr[0] must be 0, got ${ptr[0]}`);
+    for (let r = 0; r < rows; r++) {
+      if (ptr[r + 1] < ptr[r]) throw new ArgumentError(`${where}: rowPtr decreases at row ${r} (rowPtr[${r}] = ${ptr[r]}, rowPtr[${r + 1}] = ${ptr[r + 1]})`);
+    }
+    if (ptr[rows] !== nnz) throw new ArgumentError(`${where}: rowPtr[${rows}] = ${ptr[rows]} must equal nnz, the ${nnz} values given`);
+    const index = csrIndexDType(cols) === 'u16' ? new Uint16Array(nnz) : new Int32Array(nnz);
+    for (let r = 0; r < rows; r++) {
+      for (let p = ptr[r]; p < ptr[r + 1]; p++) {
+        const c = colIndices[p];
+        if (!Number.isInteger(c) || c < 0 || c >= cols) throw new ArgumentError(`${where}: row ${r} has column index ${c} at position ${p}, outside [0, ${cols})`);
+        if (p > ptr[r] && c <= colIndices[p - 1]) {
+          throw new ArgumentError(`${where}: column indices of row ${r} must strictly increase, got ${colIndices[p - 1]} then ${c} at position ${p}`);
+        }
+        index[p] = c;
+      }
+    }
+    return new CsrMatrix(rows, cols, ptr, index, toFloat32(values), backend);
+  }
+
+  get backend(): Backend {
+    return this.values.backend;
+  }
+
+  get shape(): [number, number] {
+    return [this.rows, this.cols];
+  }
+
+  /** Copies of the parts, read back from the backend. */
+  async readArrays(): Promise<CsrArrays> {
+    const [rowPtr, colIndices, values] = await Promise.all([this.rowPtr.read(), this.colIndices.read(), this.values.read()]);
+    return { rows: this.rows, cols: this.cols, rowPtr, colIndices, values };
+  }
+
+  /** readArrays() on backends that read synchronously (CPU); throws elsewhere. */
+  readArraysSync(): CsrArrays {
+    return { rows: this.rows, cols: this.cols, rowPtr: this.rowPtr.readSync(), colIndices: this.colIndices.readSync(), values: this.values.readSync() };
+  }
+
+  /** The dense row-major [rows, cols] matrix. */
+  async toDense(): Promise<Float32Array> {
+    return csrToDense(await this.readArrays());
+  }
+
+  /** toDense() on backends that read synchronously (CPU). */
+  toDenseSync(): Float32Array {
+    return csrToDense(this.readArraysSync());
+  }
+
+  /** The dense matrix as an f32 [rows, cols] tensor on the same backend. */
+  async toTensor(): Promise<Tensor> {
+    return tensor(await this.toDense(), [this.rows, this.cols], 'f32', this.backend);
+  }
+
+  /** The stored positions (explicit zeros included), so fromDense(data, r, c, b, mask).toMask() gives back `mask`. */
+  async toMask(): Promise<Mask> {
+    const { rowPtr, colIndices } = await this.readArrays();
+    const mask = new Mask([this.rows, this.cols]);
+    for (let r = 0; r < this.rows; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) mask.set(r * this.cols + colIndices[p]);
+    return mask;
+  }
+
+  /** Fraction of the rows x cols elements that are nonzero (stored explicit zeros do not count). */
+  density(): number {
+    return ratio(this.nonzeroCount, this.rows * this.cols);
+  }
+
+  sparsity(): number {
+    return 1 - this.density();
+  }
+
+  /** Fraction of elements stored: nnz / (rows * cols). */
+  storedDensity(): number {
+    return ratio(this.nnz, this.rows * this.cols);
+  }
+
+  /** Bytes of all three parts: 4 (rows + 1) + (2 or 4) nnz + 4 nnz. */
+  bytes(): number {
+    return tensorBytes(this.rowPtr) + tensorBytes(this.colIndices) + tensorBytes(this.values);
+  }
+
+  /** Bytes the same matrix takes dense in f32. */
+  denseBytes(): number {
+    return 4 * this.rows * this.cols;
+  }
+
+  get disposed(): boolean {
+    return this.values.disposed;
+  }
+
+  /** The tensors holding the parts (tidy() keeps a returned format's parts alive through this). */
+  tensors(): Tensor[] {
+    return [this.rowPtr, this.colIndices, this.values];
+  }
+
+  dispose(): void {
+    for (const t of this.tensors()) t.dispose();
+  }
+
+  toString(): string {
+    return `CsrMatrix(${this.rows} x ${this.cols}, nnz ${this.nnz}, ${this.colIndices.dtype} indices, ${this.backend.name})`;
+  }
+}
+
+function csrToDense({ rows, cols, rowPtr, colIndices, values }: CsrArrays): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) out[r * cols + colIndices[p]] = values[p];
+  return out;
+}

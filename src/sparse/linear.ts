@@ -1,0 +1,115 @@
+/**
+ * A Linear layer's product over any weight format: y [..., rows] = x [..., cols] W^T (+ bias),
+ * W [rows, cols] as PyTorch's nn.Linear stores it. Dense weights go to matmul; sparse ones to
+ * the backend's sparse kernel (linearCsr / linearBsr / linearNm).
+ *
+ * Fallback: a backend without the kernel for a format gets a dense copy of the weight, built
+ * on the host from a synchronous read of the parts, uploaded, multiplied by matmul and
+ * disposed, on every call. The result is the same; the cost is O(rows * cols) host work and a
+ * transient dense weight, so the fallback is for correctness, never for speed. Backends that
+ * cannot read synchronously (WebGPU) must provide the kernels; without them linear() throws
+ * and says to densify once with `await weight.toTensor()`.
+ */
+import { BYTES_PER_ELEMENT } from '../core/dtype.js';
+import { ArgumentError, ShapeError } from '../core/errors.js';
+import { add, matmul, tensor } from '../core/ops.js';
+import { formatShape, shapesEqual } from '../core/shape.js';
+import { Tensor } from '../core/tensor.js';
+import { BsrMatrix } from './bsr.js';
+import { CsrMatrix } from './csr.js';
+import { NmMatrix } from './nm.js';
+
+export type SparseWeight = CsrMatrix | BsrMatrix | NmMatrix;
+export type LinearWeight = Tensor | SparseWeight;
+export type WeightFormat = 'dense' | 'csr' | 'bsr' | 'nm';
+
+export function formatOf(weight: LinearWeight): WeightFormat {
+  if (weight instanceof Tensor) return 'dense';
+  if (weight instanceof CsrMatrix) return 'csr';
+  if (weight instanceof BsrMatrix) return 'bsr';
+  if (weight instanceof NmMatrix) return 'nm';
+  throw new ArgumentError(`formatOf: ${String(weight)} is not a Tensor, CsrMatrix, BsrMatrix or NmMatrix`);
+}
+
+/** Bytes the weight takes in its format (a dense tensor: size x element width). */
+export function weightBytes(weight: LinearWeight): number {
+  return weight instanceof Tensor ? weight.size * BYTES_PER_ELEMENT[weight.dtype] : weight.bytes();
+}
+
+/** [rows, cols] of a weight: the output and input features of the layer. */
+export function weightShape(weight: LinearWeight): [number, number] {
+  if (weight instanceof Tensor) {
+    if (weight.rank !== 2) throw new ShapeError(`linear: a dense weight must be [rows, cols], got ${formatShape(weight.shape)}`);
+    return [weight.shape[0], weight.shape[1]];
+  }
+  return [weight.rows, weight.cols];
+}
+
+/**
+ * y = x W^T + bias for x [..., cols] (any number of leading dims, flattened into one batch
+ * dim for the kernel) and W [rows, cols] in any format; bias is [rows] or absent. Returns
+ * [..., rows].
+ */
+export function linear(x: Tensor, weight: LinearWeight, bias?: Tensor | null): Tensor {
+  const format = formatOf(weight);
+  const [rows, cols] = weightShape(weight);
+  const backend = x.backend;
+  if (x.dtype !== 'f32') throw new ArgumentError(`linear: x must be f32, got ${x.dtype}`);
+  if (x.rank < 1) throw new ShapeError(`linear: x must have a feature axis, got a scalar`);
+  if (weight.backend !== backend) throw new ArgumentError(`linear: x and the weight live on different backends (${backend.name}, ${weight.backend.name})`);
+  if (weight instanceof Tensor && weight.dtype !== 'f32') throw new ArgumentError(`linear: a dense weight must be f32, got ${weight.dtype}`);
+  const features = x.shape[x.rank - 1];
+  if (features !== cols) {
+    throw new ShapeError(`linear: x ${formatShape(x.shape)} has ${features} input features, but the ${format} weight [${rows}, ${cols}] expects ${cols}`);
+  }
+  if (bias) {
+    if (bias.backend !== backend) throw new ArgumentError(`linear: x and the bias live on different backends (${backend.name}, ${bias.backend.name})`);
+    if (bias.dtype !== 'f32') throw new ArgumentError(`linear: bias must be f32, got ${bias.dtype}`);
+    if (bias.rank !== 1 || bias.shape[0] !== rows) throw new ShapeError(`linear: bias must be [${rows}] for a [${rows}, ${cols}] weight, got ${formatShape(bias.shape)}`);
+  }
+
+  const lead = x.shape.slice(0, -1);
+  const batch = lead.reduce((p, d) => p * d, 1);
+  const x2d = x.rank === 2 ? x : x.reshape([batch, cols]);
+  let y2d: Tensor;
+  try {
+    y2d = product(x2d, weight);
+  } finally {
+    if (x2d !== x) x2d.dispose();
+  }
+  if (!shapesEqual(y2d.shape, [batch, rows])) {
+    const got = formatShape(y2d.shape);
+    y2d.dispose();
+    throw new ShapeError(`linear: the ${format} product returned ${got}, expected [${batch}, ${rows}]`);
+  }
+  let y = y2d;
+  if (x.rank !== 2) {
+    y = y2d.reshape([...lead, rows]);
+    y2d.dispose();
+  }
+  if (!bias) return y;
+  const out = add(y, bias);
+  y.dispose();
+  return out;
+}
+
+/** x [batch, cols] W^T through the weight's kernel, or the dense fallback. */
+function product(x: Tensor, weight: LinearWeight): Tensor {
+  if (weight instanceof Tensor) return matmul(x, weight, { transposeB: true });
+  const backend = x.backend;
+  if (weight instanceof CsrMatrix && backend.linearCsr) return backend.linearCsr(x, weight);
+  if (weight instanceof BsrMatrix && backend.linearBsr) return backend.linearBsr(x, weight);
+  if (weight instanceof NmMatrix && backend.linearNm) return backend.linearNm(x, weight);
+  if (!backend.readSync) {
+    throw new ArgumentError(
+      `linear: backend '${backend.name}' has no ${formatOf(weight)} kernel and cannot read synchronously to build the dense ` +
+        `fallback; densify the weight once with \`await weight.toTensor()\` and pass the tensor`,
+    );
+  }
+  const dense = tensor(weight.toDenseSync(), [weight.rows, weight.cols], 'f32', backend);
+  try {
+    return matmul(x, dense, { transposeB: true });
+  } finally {
+    dense.dispose();
+  }
+}
