@@ -1,9 +1,11 @@
 // Builds the CPU kernels (src/backends/cpu/wasm, AssemblyScript) into dist/wasm, twice:
 // baseline WebAssembly SIMD, and with relaxed SIMD (fused multiply-add), chosen at load time.
 import asc from 'assemblyscript/asc';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 
 const entry = 'src/backends/cpu/wasm/index.ts';
+// --clean starts the build from an empty dist/, so no compiled test of a deleted source lingers.
+if (process.argv.includes('--clean')) rmSync('dist', { recursive: true, force: true });
 mkdirSync('dist/wasm', { recursive: true });
 const common = [
   entry,
