@@ -25,7 +25,7 @@ import {
 } from './reference/normalization.js';
 import { argmaxReference, reduceReference, topkReference } from './reference/reduce.js';
 import { SparseKernels } from './sparse-kernels.js';
-import { CONTROL_BLOCK_BYTES, instantiateKernels, type KernelFunction, ThreadPool, type WorkerHandle } from './thread-pool.js';
+import { CONTROL_BLOCK_BYTES, evenBounds, instantiateKernels, type KernelFunction, ThreadPool, type WorkerHandle } from './thread-pool.js';
 
 export interface CpuBackendOptions {
   /** Threads to run kernels on, the calling one included (default: all logical cores). */
@@ -173,16 +173,23 @@ export class CpuBackend implements Backend {
   // ------------------------------------------------------------ normalisation
 
   softmax(x: Tensor, axis: number): Tensor {
-    const out = this.empty(x.shape, 'f32');
-    const [outer, n, inner] = axisSplit(x.shape, axis);
-    softmaxReference(this.view(x) as Float32Array, this.view(out), outer, n, inner);
-    return out;
+    return this.softmaxAlong(x, axis, false);
   }
 
   logSoftmax(x: Tensor, axis: number): Tensor {
+    return this.softmaxAlong(x, axis, true);
+  }
+
+  /** The last axis (attention scores, logits) runs the SIMD kernel over rows; other axes the reference. */
+  private softmaxAlong(x: Tensor, axis: number, log: boolean): Tensor {
     const out = this.empty(x.shape, 'f32');
     const [outer, n, inner] = axisSplit(x.shape, axis);
-    softmaxReference(this.view(x) as Float32Array, this.view(out), outer, n, inner, true);
+    if (inner !== 1 || n === 0) {
+      softmaxReference(this.view(x) as Float32Array, this.view(out), outer, n, inner, log);
+      return out;
+    }
+    const bounds = x.size < 1 << 15 ? [0, outer] : evenBounds(outer, this.pool.threads * 2);
+    this.pool.run('softmax_rows', [this.offsetOf(x), this.offsetOf(out), n, log ? 1 : 0], bounds);
     return out;
   }
 

@@ -17,6 +17,7 @@ export const KERNEL_NAMES = [
   'bsr_spmv',
   'bsr_spmm',
   'pack_x_tiles16',
+  'softmax_rows',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -96,9 +96,11 @@ export class SparseKernels {
     }
     const xt = this.packTiles(x, M, K);
     try {
-      // Per-thread column offsets of one row's kept values live in the GEMM packing scratch.
+      // Each thread decodes a block of 16 rows' columns (u16 each) into its GEMM packing scratch.
       const kept = (K / w.m) * w.n;
-      if (kept * 4 > this.cpu.gemmScratchStride) throw new SparsekitError('E_SHAPE', `N:M rows of ${K} columns exceed the kernel's scratch`);
+      if (K > 65536 || 16 * kept * 2 > this.cpu.gemmScratchStride) {
+        throw new SparsekitError('E_SHAPE', `N:M weights with ${K} input columns exceed the batched kernel's limits (65536 columns)`);
+      }
       const args = [vals, meta, xt, this.cpu.offsetOf(y), M, w.rows, K, w.n, w.m, w.bitsPerIndex, this.cpu.gemmScratchOffset, this.cpu.gemmScratchStride];
       this.run('nm_spmm', args, bounds);
     } finally {

@@ -11,3 +11,4 @@ export { pack_x_tiles16 } from './transpose';
 export function static_data_end(): usize {
   return __heap_base;
 }
+export { softmax_rows } from './softmax';

@@ -168,8 +168,12 @@ export function nm_spmv(
 }
 
 // Any n:m, batched, over x packed in tiles of 16 (transpose.ts): as the CSR kernel, with the
-// column of each kept value decoded once per row into `scratch` (one i32 byte offset per kept
-// value, per thread) and reused by every tile of the batch.
+// column of each kept value decoded from its group and position. Rows go in blocks of
+// NM_ROW_BLOCK: their columns are decoded once into `scratch` (u16 per kept value, per thread),
+// then every batch tile sweeps the block, so one tile of xt (K * 64 bytes) stays in L2 while
+// the block's rows use it. (Rows outer and tiles inner thrashed L2 with all tiles at once.)
+const NM_ROW_BLOCK: i32 = 16;
+
 export function nm_spmm(
   vals: usize, meta: usize, xt: usize, y: usize, M: i32, N: i32, K: i32, n: i32, m: i32, bits: i32,
   scratch: usize, scratchStride: usize, begin: i32, end: i32, thread: i32,
@@ -178,23 +182,31 @@ export function nm_spmm(
   const metaPerRow = <usize>((kept * bits + 7) >> 3);
   const tiles = (M + 15) >> 4;
   const tileBytes = (<usize>K) << 6;
-  const offsets = scratch + <usize>thread * scratchStride;
-  for (let r = begin; r < end; r++) {
-    const v = vals + ((<usize>r * <usize>kept) << 2);
-    const mt = meta + <usize>r * metaPerRow;
-    for (let j = 0; j < kept; j++) store<i32>(offsets + (<usize>j << 2), keptColumn(mt, j, n, m, bits) << 6);
+  const columns = scratch + <usize>thread * scratchStride;
+  const columnsPerRow = <usize>kept << 1;
+  for (let r0 = begin; r0 < end; r0 += NM_ROW_BLOCK) {
+    const r1 = min(end, r0 + NM_ROW_BLOCK);
+    for (let r = r0; r < r1; r++) {
+      const mt = meta + <usize>r * metaPerRow;
+      const cols = columns + <usize>(r - r0) * columnsPerRow;
+      for (let j = 0; j < kept; j++) store<u16>(cols + (<usize>j << 1), <u16>keptColumn(mt, j, n, m, bits));
+    }
     for (let tile = 0; tile < tiles; tile++) {
       const xtile = xt + <usize>tile * tileBytes;
-      let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
-      for (let j = 0; j < kept; j++) {
-        const w = v128.load32_splat(v + (<usize>j << 2));
-        const src = xtile + <usize>load<i32>(offsets + (<usize>j << 2));
-        a0 = madd(w, v128.load(src), a0);
-        a1 = madd(w, v128.load(src, 16), a1);
-        a2 = madd(w, v128.load(src, 32), a2);
-        a3 = madd(w, v128.load(src, 48), a3);
+      for (let r = r0; r < r1; r++) {
+        const v = vals + ((<usize>r * <usize>kept) << 2);
+        const cols = columns + <usize>(r - r0) * columnsPerRow;
+        let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+        for (let j = 0; j < kept; j++) {
+          const w = v128.load32_splat(v + (<usize>j << 2));
+          const src = xtile + (<usize>load<u16>(cols + (<usize>j << 1)) << 6);
+          a0 = madd(w, v128.load(src), a0);
+          a1 = madd(w, v128.load(src, 16), a1);
+          a2 = madd(w, v128.load(src, 32), a2);
+          a3 = madd(w, v128.load(src, 48), a3);
+        }
+        storeColumn(y, N, tile << 4, min(16, M - (tile << 4)), r, a0, a1, a2, a3);
       }
-      storeColumn(y, N, tile << 4, min(16, M - (tile << 4)), r, a0, a1, a2, a3);
     }
   }
 }

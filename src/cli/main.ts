@@ -1,0 +1,67 @@
+/** The `sparsekit` command line: thin wrappers over the library, one file per command. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { SparsekitError } from '../core/errors.js';
+import { benchCommand, BENCH_SUITES } from './bench.js';
+import { demoCommand } from './demo.js';
+import { EXIT } from './exit-codes.js';
+import { inspectCommand } from './inspect.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('sparsekit')
+    .description('Dynamic sparsity for neural networks: sparse weights, activations, attention and KV caches that run faster.')
+    .version(pkg.version)
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('inspect')
+    .description('list the tensors of a .safetensors file or model folder: dtype, shape, sparsity, bytes')
+    .argument('<path>', 'a .safetensors file, or a folder holding them (sharded models via model.safetensors.index.json)')
+    .option('--json', 'print JSON instead of a table')
+    .action((path: string, options: { json?: boolean }) => inspectCommand(path, options));
+
+  program
+    .command('bench')
+    .description(`run a benchmark suite (${BENCH_SUITES.join(', ')})`)
+    .argument('<suite>', `one of: ${BENCH_SUITES.join(', ')}`)
+    .option('--quick', 'fewer shapes and runs (about a minute)')
+    .option('--json <file>', 'also write { "records": [...] } to FILE')
+    .option('--threads <n>', 'threads for our kernels and the peer (default: all cores)', positiveInt)
+    .action((suite: string, options: { quick?: boolean; json?: string; threads?: number }) => benchCommand(suite, options));
+
+  program
+    .command('demo')
+    .description('generate a small pruned Llama-shaped model, inspect it, and run the quick kernel benchmark')
+    .option('--out <dir>', 'where to write the demo model', 'sparsekit-demo')
+    .option('--full', 'run the full kernel benchmark instead of the quick one')
+    .action((options: { out: string; full?: boolean }) => demoCommand(options));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof SparsekitError) {
+      process.stderr.write(`sparsekit: ${error.message}\n`);
+      return EXIT.input;
+    }
+    process.stderr.write(`sparsekit: unexpected error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
+    return EXIT.internal;
+  }
+}

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { erf, UNARY_OPS } from '../../src/core/op-table.js';
+
+// Values from SciPy / PyTorch (float64).
+const ERF = [
+  [0, 0],
+  [0.1, 0.1124629160182849],
+  [0.46875, 0.49261347321793797],
+  [1, 0.8427007929497149],
+  [-2.5, -0.999593047982555],
+  [4.2, 0.9999999971445058],
+  [7, 1],
+];
+
+describe('op table', () => {
+  it('erf matches reference values to 1e-14', () => {
+    for (const [x, want] of ERF) assert.ok(Math.abs(erf(x) - want) <= 1e-14, `erf(${x}) = ${erf(x)}, want ${want}`);
+  });
+
+  it('activations match PyTorch values', () => {
+    const close = (a: number, b: number) => Math.abs(a - b) <= 1e-12;
+    assert.ok(close(UNARY_OPS.gelu.reference(1), 0.8413447460685429)); // torch.nn.functional.gelu
+    assert.ok(close(UNARY_OPS.gelu_tanh.reference(1), 0.8411919906082768)); // approximate='tanh'
+    assert.ok(close(UNARY_OPS.silu.reference(1), 0.7310585786300049));
+    assert.ok(close(UNARY_OPS.gelu.reference(-3), -0.004049694094890287));
+  });
+});
