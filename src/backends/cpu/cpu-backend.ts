@@ -71,8 +71,8 @@ export class CpuBackend implements Backend {
     if (simd === 'relaxed' && wanted === 'relaxed' && !platform.supportsRelaxedSimd()) {
       throw new SparsekitError('E_WASM', 'relaxed SIMD was asked for but this JavaScript engine does not support it');
     }
-    const module = await platform.loadKernels(simd);
     const shared = platform.sharedMemory;
+    const module = await platform.loadKernels(simd, shared);
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
     const exports = await instantiateKernels(module, memory);
     const direct = exports as unknown as KernelModuleExports;

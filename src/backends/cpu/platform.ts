@@ -14,16 +14,16 @@ export interface CpuPlatform {
   readonly canBlock: boolean;
   /** Whether shared memory (and so worker threads) is available. */
   readonly sharedMemory: boolean;
-  /** The compiled kernels of one variant. */
-  loadKernels(variant: SimdVariant): Promise<WebAssembly.Module>;
+  /** The compiled kernels of one variant, for shared or unshared memory. */
+  loadKernels(variant: SimdVariant, shared: boolean): Promise<WebAssembly.Module>;
   /** Whether the host can run relaxed-SIMD modules (may switch the feature on where it is behind a flag). */
   supportsRelaxedSimd(): boolean;
   startWorker(init: WorkerInit): Promise<WorkerHandle>;
 }
 
 /** Where the build puts the kernel binaries, relative to this file in dist/. */
-export function kernelsUrl(variant: SimdVariant): URL {
-  return new URL(`../../../wasm/kernels-${variant}.wasm`, import.meta.url);
+export function kernelsUrl(variant: SimdVariant, shared: boolean): URL {
+  return new URL(`../../../wasm/kernels-${variant}${shared ? '' : '-unshared'}.wasm`, import.meta.url);
 }
 
 /**

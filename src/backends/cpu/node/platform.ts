@@ -13,8 +13,8 @@ export const nodePlatform: CpuPlatform = {
   canBlock: true,
   sharedMemory: true,
 
-  async loadKernels(variant: SimdVariant): Promise<WebAssembly.Module> {
-    const url = kernelsUrl(variant);
+  async loadKernels(variant: SimdVariant, shared: boolean): Promise<WebAssembly.Module> {
+    const url = kernelsUrl(variant, shared);
     let bytes: Uint8Array<ArrayBuffer>;
     try {
       bytes = new Uint8Array(await readFile(fileURLToPath(url)));
