@@ -11,7 +11,7 @@ import { matmulShape } from '../../core/ops.js';
 import { broadcastShapes, type Shape, sizeOf } from '../../core/shape.js';
 import { Tensor } from '../../core/tensor.js';
 import { WasmHeap } from './heap.js';
-import { KERNEL_NAMES, type KernelModuleExports } from './kernels.js';
+import { KERNEL_NAMES, type KernelModuleExports, X_STAGING_FLOATS } from './kernels.js';
 import { planMatmul } from './matmul-plan.js';
 import type { CpuPlatform, SimdVariant } from './platform.js';
 import { affineReference, binaryReference, castReference, unaryReference } from './reference/elementwise.js';
@@ -54,6 +54,8 @@ export class CpuBackend implements Backend {
   /** Per-thread GEMM packing buffers. */
   readonly gemmScratchOffset: number;
   readonly gemmScratchStride: number;
+  /** Byte offset of the batch-1 activation staging area (csr_spmv_staged). */
+  readonly xStagingOffset: number;
   private readonly sparse: SparseKernels;
 
   private constructor(heap: WasmHeap, pool: ThreadPool, simd: SimdVariant, exports: KernelModuleExports) {
@@ -61,6 +63,7 @@ export class CpuBackend implements Backend {
     this.pool = pool;
     this.simd = simd;
     this.gemmScratchStride = exports.gemm_scratch_bytes();
+    this.xStagingOffset = exports.x_staging_offset();
     this.gemmScratchOffset = heap.alloc(this.gemmScratchStride * pool.threads);
     this.sparse = new SparseKernels(this);
   }
@@ -76,8 +79,12 @@ export class CpuBackend implements Backend {
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared } as WebAssembly.MemoryDescriptor);
     const exports = await instantiateKernels(module, memory);
     const direct = exports as unknown as KernelModuleExports;
+    // Memory map: [static data][control block] ... [x staging, 256 KiB] ... [heap from 1 MiB].
     const controlOffset = Math.ceil(direct.static_data_end() / 64) * 64;
-    if (controlOffset + CONTROL_BLOCK_BYTES > HEAP_BASE) throw new SparsekitError('E_WASM', 'kernel static data overlaps the heap');
+    const staging = direct.x_staging_offset();
+    if (controlOffset + CONTROL_BLOCK_BYTES > staging || staging + X_STAGING_FLOATS * 4 > HEAP_BASE) {
+      throw new SparsekitError('E_WASM', 'kernel static data, control block, staging area and heap overlap');
+    }
     const threads = Math.max(1, Math.floor(options.threads ?? platform.hardwareThreads));
     const workerCount = shared ? threads - 1 : 0;
     const workers: WorkerHandle[] = await Promise.all(

@@ -6,7 +6,7 @@ export const KERNEL_NAMES = [
   'gemm_f32',
   'gemv_t_f32',
   'gemv_n_f32',
-  'csr_spmv_u16',
+  'csr_spmv_staged',
   'csr_spmv_i32',
   'csr_spmm_u16',
   'csr_spmm_i32',
@@ -26,4 +26,8 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 export interface KernelModuleExports {
   gemm_scratch_bytes(): number;
   static_data_end(): number;
+  x_staging_offset(): number;
 }
+
+/** Floats the staging area for batch-1 activations holds (csr_spmv_staged). */
+export const X_STAGING_FLOATS = 65536;

@@ -59,8 +59,14 @@ export class SparseKernels {
     const narrow = w.colIndices.dtype === 'u16';
     const parts = [this.cpu.offsetOf(w.rowPtr), this.cpu.offsetOf(w.colIndices), this.cpu.offsetOf(w.values)];
     const bounds = this.rowBounds(w.rows, nnz * M, rowPtr);
+    if (M === 1 && narrow) {
+      // Stage x at the fixed address the kernel gathers from (see csr.ts).
+      this.cpu.heap.view('f32', this.cpu.xStagingOffset, K).set(this.cpu.view(x) as Float32Array);
+      this.run('csr_spmv_staged', [...parts, this.cpu.offsetOf(y)], bounds);
+      return y;
+    }
     if (M === 1) {
-      this.run(narrow ? 'csr_spmv_u16' : 'csr_spmv_i32', [...parts, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K, w.rows, 1], bounds);
+      this.run('csr_spmv_i32', [...parts, this.cpu.offsetOf(x), this.cpu.offsetOf(y)], bounds);
       return y;
     }
     const xt = this.packTiles(x, M, K);

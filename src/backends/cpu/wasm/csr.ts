@@ -6,6 +6,12 @@
 // tile-blocked copy of x (transpose.ts) so each nonzero does TILE contiguous multiply-adds.
 import { hsum, madd, zero } from './simd';
 
+// Batch 1 with u16 indices reads x from this fixed address (the caller copies it there, cols <=
+// 65536): the gather address is then index*4 plus a constant folded into the load instruction,
+// one add fewer per nonzero (about 4% faster, measured). The JavaScript heap starts above it.
+export const X_STAGING: usize = 512 * 1024;
+export const X_STAGING_FLOATS: i32 = 65536;
+
 // Gathers x[col] for the four u16/i32 column indices at `ci` into one vector. Each value is
 // loaded as a broadcast (a pure load on x86) and the four are merged by blend-shaped shuffles,
 // which V8 lowers to vpblendw (two ports) rather than lane inserts (one shuffle port): about
@@ -16,7 +22,48 @@ import { hsum, madd, zero } from './simd';
   const p1 = v128.load32_splat(x + (<usize>load<T>(ci, s) << 2));
   const p2 = v128.load32_splat(x + (<usize>load<T>(ci, 2 * s) << 2));
   const p3 = v128.load32_splat(x + (<usize>load<T>(ci, 3 * s) << 2));
+  return blend4(p0, p1, p2, p3);
+}
+
+// [p0[0], p1[1], p2[2], p3[3]] by blends.
+@inline function blend4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
   return v128.shuffle<f32>(v128.shuffle<f32>(p0, p1, 0, 5, 2, 3), v128.shuffle<f32>(p2, p3, 0, 1, 2, 7), 0, 1, 6, 7);
+}
+
+// gather4 for u16 indices with x at X_STAGING.
+@inline function gather4Staged(ci: usize): v128 {
+  const p0 = v128.load32_splat(<usize>load<u16>(ci) << 2, X_STAGING);
+  const p1 = v128.load32_splat(<usize>load<u16>(ci, 2) << 2, X_STAGING);
+  const p2 = v128.load32_splat(<usize>load<u16>(ci, 4) << 2, X_STAGING);
+  const p3 = v128.load32_splat(<usize>load<u16>(ci, 6) << 2, X_STAGING);
+  return blend4(p0, p1, p2, p3);
+}
+
+// y[r] for rows [begin, end), one activation row staged at X_STAGING, u16 column indices.
+export function csr_spmv_staged(rowPtr: usize, colIdx: usize, vals: usize, y: usize, begin: i32, end: i32): void {
+  for (let r = begin; r < end; r++) {
+    const rp = rowPtr + (<usize>r << 2);
+    const start = <usize>load<u32>(rp);
+    const stop = <usize>load<u32>(rp, 4);
+    let acc0 = zero(), acc1 = zero();
+    let ci = colIdx + (start << 1);
+    let vi = vals + (start << 2);
+    const stop8 = ci + (((stop - start) & ~7) << 1);
+    while (ci < stop8) {
+      acc0 = madd(v128.load(vi), gather4Staged(ci), acc0);
+      acc1 = madd(v128.load(vi, 16), gather4Staged(ci + 8), acc1);
+      ci += 16;
+      vi += 32;
+    }
+    let sum = hsum(f32x4.add(acc0, acc1));
+    const last = colIdx + (stop << 1);
+    while (ci < last) {
+      sum += load<f32>(vi) * load<f32>(<usize>load<u16>(ci) << 2, X_STAGING);
+      ci += 2;
+      vi += 4;
+    }
+    store<f32>(y + (<usize>r << 2), sum);
+  }
 }
 
 @inline function spmvRows<T>(rowPtr: usize, colIdx: usize, vals: usize, x: usize, y: usize, r0: i32, r1: i32): void {
@@ -42,13 +89,9 @@ import { hsum, madd, zero } from './simd';
   }
 }
 
-// One activation row per batch item: y[t, r] for rows [begin, end), every t < batch.
-export function csr_spmv_u16(rowPtr: usize, colIdx: usize, vals: usize, x: usize, y: usize, K: i32, N: i32, batch: i32, begin: i32, end: i32): void {
-  for (let t = 0; t < batch; t++) spmvRows<u16>(rowPtr, colIdx, vals, x + ((<usize>t * <usize>K) << 2), y + ((<usize>t * <usize>N) << 2), begin, end);
-}
-
-export function csr_spmv_i32(rowPtr: usize, colIdx: usize, vals: usize, x: usize, y: usize, K: i32, N: i32, batch: i32, begin: i32, end: i32): void {
-  for (let t = 0; t < batch; t++) spmvRows<i32>(rowPtr, colIdx, vals, x + ((<usize>t * <usize>K) << 2), y + ((<usize>t * <usize>N) << 2), begin, end);
+// One activation row, i32 column indices (more than 65536 columns): y[r] for rows [begin, end).
+export function csr_spmv_i32(rowPtr: usize, colIdx: usize, vals: usize, x: usize, y: usize, begin: i32, end: i32): void {
+  spmvRows<i32>(rowPtr, colIdx, vals, x, y, begin, end);
 }
 
 // Batched: xt holds x transposed in tiles of 16 batch columns, xt[tile][k][16] (transpose.ts).
