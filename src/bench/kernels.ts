@@ -11,7 +11,7 @@ import { BsrMatrix } from '../sparse/bsr.js';
 import { CsrMatrix } from '../sparse/csr.js';
 import { linear, type LinearWeight, weightBytes } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
-import { measure, type TimingOptions } from './timing.js';
+import { measureRounds, type RoundsOptions, type Timing } from './timing.js';
 import { blockSparse, randomDense, unstructuredSparse, zeroFraction } from './weights.js';
 
 export type KernelFormat = 'dense' | 'csr' | 'nm' | 'bsr' | 'ort';
@@ -58,7 +58,7 @@ export interface KernelSuiteOptions {
   readonly csrSparsities: readonly number[];
   readonly bsrSparsities: readonly number[];
   readonly blockSize: number;
-  readonly timing: TimingOptions;
+  readonly timing: RoundsOptions;
   readonly seed: number;
 }
 
@@ -71,7 +71,7 @@ export const FULL_KERNEL_SUITE: KernelSuiteOptions = {
   csrSparsities: [0.5, 0.7, 0.9, 0.95],
   bsrSparsities: [0.7, 0.9],
   blockSize: 16,
-  timing: { warmupRuns: 3, minRuns: 9, minTimeMs: 400 },
+  timing: { rounds: 3, warmupRuns: 2, minRuns: 9, minTimeMs: 600, maxRuns: 150 },
   seed: 1234,
 };
 
@@ -79,7 +79,7 @@ export const QUICK_KERNEL_SUITE: KernelSuiteOptions = {
   ...FULL_KERNEL_SUITE,
   shapes: [[4096, 4096]],
   batches: [1, 128],
-  timing: { warmupRuns: 2, minRuns: 5, minTimeMs: 150 },
+  timing: { rounds: 2, warmupRuns: 2, minRuns: 6, minTimeMs: 200, maxRuns: 60 },
 };
 
 interface SparseCase {
@@ -112,18 +112,21 @@ export async function runKernelSuite(
     for (const batch of options.batches) {
       const xHost = randomDense(batch, cols, options.seed + batch);
       const x = tensor(xHost, [batch, cols], 'f32', backend);
-      const time = (weight: LinearWeight) => measure(() => linear(x, weight).dispose(), options.timing);
-
-      const denseTiming = await time(dense);
       const peerSession = await peer.create(denseHost, rows, cols, xHost, batch);
-      const peerTiming = await measure(() => peerSession.run(), options.timing);
+      const weights: LinearWeight[] = [dense, ...cases.map((c) => c.weight)];
+      // The peer's block comes last in each round; the warm-up runs of the next block absorb the
+      // few milliseconds its thread pool keeps spinning after work.
+      const timings = await measureRounds([...weights.map((w) => () => linear(x, w).dispose()), () => peerSession.run()], options.timing);
       await peerSession.release();
-      const base = { batch, rows, cols };
-      const record = (format: KernelFormat, sparsity: number, pattern: string | null, t: typeof denseTiming, bytes: number, nonzeros: number, err: number | null): KernelRecord => ({
+      const denseTiming = timings[0];
+      const peerTiming = timings[timings.length - 1];
+      const record = (format: KernelFormat, sparsity: number, pattern: string | null, t: Timing, bytes: number, nonzeros: number, err: number | null): KernelRecord => ({
         format,
         sparsity,
         pattern,
-        ...base,
+        batch,
+        rows,
+        cols,
         medianMs: t.medianMs,
         minMs: t.minMs,
         p90Ms: t.p90Ms,
@@ -135,16 +138,15 @@ export async function runKernelSuite(
         weightGBps: bytes / (t.medianMs * 1e6),
         maxRelError: err,
       });
-      for (const r of [
+      const batchRecords = [
         record('dense', 0, null, denseTiming, rows * cols * 4, rows * cols, null),
         record('ort', 0, null, peerTiming, rows * cols * 4, rows * cols, null),
-      ]) {
-        records.push(r);
-        onCase(r);
+      ];
+      for (let i = 0; i < cases.length; i++) {
+        const c = cases[i];
+        batchRecords.push(record(c.format, c.sparsity, c.pattern, timings[i + 1], weightBytes(c.weight), c.nonzeros, await productError(x, c)));
       }
-      for (const c of cases) {
-        const t = await time(c.weight);
-        const r = record(c.format, c.sparsity, c.pattern, t, weightBytes(c.weight), c.nonzeros, await productError(x, c));
+      for (const r of batchRecords) {
         records.push(r);
         onCase(r);
       }

@@ -10,7 +10,7 @@ import { matmulShape } from '../../core/ops.js';
 import { broadcastShapes, type Shape, sizeOf, stridesOf } from '../../core/shape.js';
 import { Tensor } from '../../core/tensor.js';
 import { axisSplit } from '../cpu/reference/normalization.js';
-import { BufferUsage, bufferWithData, paddedSize, WebGpuStorage } from './buffers.js';
+import { BufferUsage, paddedSize, WebGpuStorage } from './buffers.js';
 import { Dispatcher } from './pipelines.js';
 import { CommandQueue, gatherCheck, webgpuError } from './queue.js';
 import { affineKernel, binaryKernel, castKernel, fillKernel, unaryKernel } from './shaders/elementwise.js';
@@ -18,6 +18,16 @@ import { concatPartKernel, gatherKernel, gatherReportKernel, stridedCopyKernel }
 import { matmulKernel } from './shaders/matmul.js';
 import { layerNormKernel, reduceKernel, rmsNormKernel, type RowShape, selectKernel, softmaxKernel } from './shaders/rows.js';
 import { ropeKernel } from './shaders/rope.js';
+
+/** Where the device came from; the backend keeps these alive as long as itself. */
+export interface WebGpuOrigin {
+  readonly adapter?: GPUAdapter;
+  /**
+   * Dawn for Node destroys its instance, and every device made from it, when the GPU object
+   * is garbage-collected: holding it here keeps the device usable while the backend is.
+   */
+  readonly gpu?: GPU;
+}
 
 export interface WebGpuBackendSettings {
   /**
@@ -35,17 +45,23 @@ const TENSOR_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.CO
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu';
   readonly device: GPUDevice;
-  /** The adapter's description, for logs ("swiftshader" on Chromium's software fallback). */
+  readonly adapter: GPUAdapter | null;
+  /** The adapter's description, for logs ("google swiftshader" on Chromium's software fallback). */
   readonly adapterInfo: string;
+  /** Never read: held so that it lives as long as the device (see WebGpuOrigin.gpu). */
+  private readonly gpu: GPU | null;
   private readonly queue: CommandQueue;
   private readonly dispatcher: Dispatcher;
   /** Largest buffer a kernel can bind. */
   private readonly maxBytes: number;
   private disposed = false;
 
-  constructor(device: GPUDevice, adapterInfo = '', settings: WebGpuBackendSettings = {}) {
+  constructor(device: GPUDevice, origin: WebGpuOrigin = {}, settings: WebGpuBackendSettings = {}) {
     this.device = device;
-    this.adapterInfo = adapterInfo;
+    this.adapter = origin.adapter ?? null;
+    this.gpu = origin.gpu ?? null;
+    const info = origin.adapter?.info;
+    this.adapterInfo = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
     this.queue = new CommandQueue(device);
     const limit = device.limits.maxComputeWorkgroupsPerDimension;
     this.dispatcher = new Dispatcher(device, this.queue, Math.max(1, Math.min(limit, settings.maxWorkgroupsPerDimension ?? limit)));
@@ -204,7 +220,8 @@ export class WebGpuBackend implements Backend {
     const out = this.empty([...indices.shape, D], table.dtype);
     if (out.size === 0) return out;
     // [first bad position, its index]; read back at the next wait (queue.ts).
-    const check = bufferWithData(this.device, Uint32Array.of(0xffffffff, 0), BufferUsage.STORAGE | BufferUsage.COPY_SRC, 'gather check');
+    const check = this.device.createBuffer({ size: 8, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, label: 'gather check' });
+    this.device.queue.writeBuffer(check, 0, Uint32Array.of(0xffffffff, 0)); // lands before the batch that uses it
     this.dispatcher.run(
       gatherKernel({ tableDtype: table.dtype, table: buf(table), indexDtype: indices.dtype, indices: buf(indices), out: buf(out), check, V, D, count: indices.size }),
     );

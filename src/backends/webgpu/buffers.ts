@@ -32,11 +32,3 @@ export class WebGpuStorage implements Storage {
 export function paddedSize(bytes: number): number {
   return Math.max(4, Math.ceil(bytes / 4) * 4);
 }
-
-/** A buffer created with `data` in it (mapped at creation: no queue ordering to think about). */
-export function bufferWithData(device: GPUDevice, data: Uint32Array, usage: number, label: string): GPUBuffer {
-  const buffer = device.createBuffer({ size: paddedSize(data.byteLength), usage, mappedAtCreation: true, label });
-  new Uint32Array(buffer.getMappedRange()).set(data);
-  buffer.unmap();
-  return buffer;
-}

@@ -5,14 +5,18 @@ import { WebGpuBackend, type WebGpuBackendSettings } from './backend.js';
 export interface WebGpuBackendOptions extends WebGpuBackendSettings {
   /** The WebGPU entry point; default `navigator.gpu`. */
   readonly gpu?: GPU;
-  /** An adapter already chosen; `gpu` and `powerPreference` are then unused. */
+  /** An adapter already chosen (then `powerPreference` is unused; pass its `gpu` too where that must be kept alive, as with Dawn for Node). */
   readonly adapter?: GPUAdapter;
   readonly powerPreference?: GPUPowerPreference;
 }
 
 /** A WebGPU backend on the default (or given) adapter, with the largest buffers it allows. */
 export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const adapter = options.adapter ?? (await requestAdapter(options));
+  let { gpu, adapter } = options;
+  if (!adapter) {
+    gpu = entryPoint(options);
+    adapter = await requestAdapter(gpu, options.powerPreference);
+  }
   // The defaults (128 MiB bindings, 256 MiB buffers) are below what model weights need; ask for what the adapter has.
   const requiredLimits: Record<string, number> = {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
@@ -24,12 +28,11 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   } catch (e) {
     throw new SparsekitError('E_WEBGPU', `webgpu: the adapter refused a device: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const info = adapter.info ? [adapter.info.vendor, adapter.info.architecture, adapter.info.description].filter(Boolean).join(' ') : '';
-  return new WebGpuBackend(device, info, options);
+  return new WebGpuBackend(device, { adapter, gpu }, options);
 }
 
-async function requestAdapter(options: WebGpuBackendOptions): Promise<GPUAdapter> {
-  const gpu = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+function entryPoint(options: WebGpuBackendOptions): GPU {
+  const gpu: GPU | undefined = options.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) {
     throw new SparsekitError(
       'E_WEBGPU',
@@ -37,9 +40,13 @@ async function requestAdapter(options: WebGpuBackendOptions): Promise<GPUAdapter
         'pass options.gpu, or in Node use createNodeWebGpuBackend() from the webgpu/node entry',
     );
   }
+  return gpu;
+}
+
+async function requestAdapter(gpu: GPU, powerPreference: GPUPowerPreference | undefined): Promise<GPUAdapter> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
+    adapter = await gpu.requestAdapter(powerPreference ? { powerPreference } : undefined);
   } catch (e) {
     throw new SparsekitError('E_WEBGPU', `webgpu: requestAdapter failed: ${e instanceof Error ? e.message : String(e)}`);
   }

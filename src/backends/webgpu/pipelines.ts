@@ -4,7 +4,7 @@
  * still valid), and spreads large workgroup counts over a 2-D grid.
  */
 import { SparsekitError } from '../../core/errors.js';
-import { BufferUsage, bufferWithData, SHADER_STAGE_COMPUTE } from './buffers.js';
+import { SHADER_STAGE_COMPUTE } from './buffers.js';
 import type { CommandQueue } from './queue.js';
 import { bindingDeclarations, type KernelSpec, WGSL_COMMON } from './shaders/common.js';
 
@@ -33,10 +33,11 @@ export class Dispatcher {
   run(spec: KernelSpec): void {
     if (spec.workgroups === 0) return;
     const { pipeline, layout } = this.pipeline(spec);
-    const params = bufferWithData(this.device, spec.params.data(), BufferUsage.STORAGE, `${spec.key} params`);
+    // Parameters first: placing them may submit the batch so far, before this pass is begun.
+    const params = this.queue.bindParams(spec.params.data());
     const bindGroup = this.device.createBindGroup({
       layout,
-      entries: [params, ...spec.bindings.map((b) => b.buffer)].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [params, ...spec.bindings.map((b): GPUBufferBinding => ({ buffer: b.buffer }))].map((resource, binding) => ({ binding, resource })),
     });
     const pass = this.queue.commands().beginComputePass({ label: spec.key });
     pass.setPipeline(pipeline);
@@ -44,7 +45,6 @@ export class Dispatcher {
     const [x, y] = grid(spec.workgroups, this.maxPerDimension);
     pass.dispatchWorkgroups(x, y);
     pass.end();
-    this.queue.discard(params);
     this.queue.opRecorded();
   }
 

@@ -68,19 +68,16 @@ export function groupsFor(n: number): number {
   return Math.ceil(n / WORKGROUP_SIZE);
 }
 
-/**
- * WGSL `fn <fnName>(i: u32) -> u32`: the raw bits of element i of `buffer` (an array<u32>),
- * zero-extended for packed dtypes.
- */
+/** Raw bits of element i of an array<u32>, by elements per word: packed ones are zero-extended. */
+const LOAD_BITS: Readonly<Record<number, (buffer: string) => string>> = {
+  1: (b) => `${b}[i]`,
+  2: (b) => `(${b}[i >> 1u] >> ((i & 1u) << 4u)) & 0xffffu`,
+  4: (b) => `(${b}[i >> 2u] >> ((i & 3u) << 3u)) & 0xffu`,
+};
+
+/** WGSL `fn <fnName>(i: u32) -> u32`: the bits of element i of `buffer` (an array<u32>) of `dtype`. */
 export function loadBits(fnName: string, buffer: string, dtype: DType): string {
-  switch (ELEMENTS_PER_WORD[dtype]) {
-    case 1:
-      return `fn ${fnName}(i: u32) -> u32 { return ${buffer}[i]; }`;
-    case 2:
-      return `fn ${fnName}(i: u32) -> u32 { return (${buffer}[i >> 1u] >> ((i & 1u) << 4u)) & 0xffffu; }`;
-    default:
-      return `fn ${fnName}(i: u32) -> u32 { return (${buffer}[i >> 2u] >> ((i & 3u) << 3u)) & 0xffu; }`;
-  }
+  return `fn ${fnName}(i: u32) -> u32 { return ${LOAD_BITS[ELEMENTS_PER_WORD[dtype]](buffer)}; }`;
 }
 
 /**
@@ -88,8 +85,9 @@ export function loadBits(fnName: string, buffer: string, dtype: DType): string {
  * word per invocation so packed elements never share a word between invocations (WGSL has no
  * byte stores). `element` names `fn(o: u32) -> u32` giving the bits of output element o.
  * With `owned` (a `fn(o: u32) -> bool`), elements it rejects keep the word's old bits, which
- * lets several dispatches fill disjoint parts of one output (concat).
- * Parameters: `p_n()` elements, `p_words()` words.
+ * lets several dispatches fill disjoint parts of one output (concat); such kernels cover words
+ * from `p_first()` only.
+ * Parameters: `p_n()` elements, `p_words()` words to cover (from the first).
  */
 export function wordMain(dtype: DType, element: string, owned?: string): string {
   const perWord = ELEMENTS_PER_WORD[dtype];
@@ -98,8 +96,9 @@ export function wordMain(dtype: DType, element: string, owned?: string): string 
   return /* wgsl */ `
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(${ENTRY_ARGS}) {
-  let w = linear_group(wid, nwg) * ${WORKGROUP_SIZE}u + li;
-  if (w >= p_words()) { return; }
+  let k = linear_group(wid, nwg) * ${WORKGROUP_SIZE}u + li;
+  if (k >= p_words()) { return; }
+  let w = ${owned ? 'p_first() + k' : 'k'};
   let n = p_n();
   var word = ${owned ? 'OUT[w]' : '0u'};
   for (var j = 0u; j < ${perWord}u; j++) {

@@ -6,7 +6,7 @@
 import type { DType } from '../../../core/dtype.js';
 import { type Shape, sizeOf } from '../../../core/shape.js';
 import { Params } from '../params.js';
-import { groupsFor, type KernelSpec, loadBits, read, wordMain, wordsFor, write } from './common.js';
+import { ELEMENTS_PER_WORD, groupsFor, type KernelSpec, loadBits, read, wordMain, wordsFor, write } from './common.js';
 import { collapseDims, decodeOffsets } from './indexing.js';
 
 /**
@@ -35,13 +35,17 @@ export function stridedCopyKernel(dtype: DType, x: GPUBuffer, y: GPUBuffer, outS
 /**
  * One input's part of a concat: viewing the output as [outer, row] and the input as
  * [outer, chunk], the input fills columns [offset, offset + chunk) of every row. One dispatch per
- * input; the others' elements in shared words are kept (see wordMain's `owned`).
+ * input, over the words from its first element to its last (exactly its own for axis-0 concats,
+ * as when a KV cache grows); the others' elements in shared words are kept (wordMain's `owned`).
  */
 export function concatPartKernel(dtype: DType, x: GPUBuffer, y: GPUBuffer, n: number, row: number, offset: number, chunk: number): KernelSpec {
-  const words = wordsFor(dtype, n);
+  const perWord = ELEMENTS_PER_WORD[dtype];
+  const first = Math.floor(offset / perWord);
+  const last = Math.floor((n - row + offset + chunk - 1) / perWord);
+  const words = last - first + 1;
   return {
     key: `concat:${dtype}`,
-    params: new Params().u32('n', n).u32('words', words).u32('row', row).u32('offset', offset).u32('chunk', chunk),
+    params: new Params().u32('n', n).u32('words', words).u32('first', first).u32('row', row).u32('offset', offset).u32('chunk', chunk),
     bindings: [read('X', 'u32', x), write('OUT', 'u32', y)],
     workgroups: groupsFor(words),
     body: () =>
