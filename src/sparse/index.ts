@@ -1,4 +1,4 @@
-/** Sparse formats (Mask, CSR, BSR, N:M), their reference products and linear(). Browser-safe. */
+/** Sparse formats (Mask, CSR, BSR, N:M) and linear(). Browser-safe. */
 export * from './bsr.js';
 export * from './csr.js';
 export * from './linear.js';

@@ -42,6 +42,9 @@ const MIME: Readonly<Record<string, string>> = {
 
 const INDEX_HTML = '<!doctype html><meta charset="utf-8"><title>sparsekit browser tests</title>';
 
+/** Cross-origin isolation: pages get SharedArrayBuffer, which the CPU backend's threads need. */
+const ISOLATION_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 export interface BrowserPage {
   readonly page: Page;
   /** Origin of the static server, e.g. http://127.0.0.1:41234 */
@@ -53,8 +56,11 @@ export interface BrowserPage {
   close(): Promise<void>;
 }
 
-/** Starts the server and Chromium and opens a page on the server's origin (a secure context, as WebGPU requires). */
-export async function openBrowserPage(): Promise<BrowserPage> {
+/**
+ * Starts the server and Chromium and opens a page on the server's origin (a secure context, as
+ * WebGPU requires); cross-origin isolated unless `isolated` is false.
+ */
+export async function openBrowserPage(isolated = true): Promise<BrowserPage> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`the browser tests need Chromium at ${CHROMIUM_PATH}, which is missing: install it with \`apt-get install -y chromium\``);
   }
@@ -67,7 +73,7 @@ export async function openBrowserPage(): Promise<BrowserPage> {
     const log: string[] = [];
     page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
-    await page.goto(`${origin}/`);
+    await page.goto(`${origin}/${isolated ? '' : 'plain'}`);
     const opened = browser;
     return {
       page,
@@ -93,8 +99,9 @@ function startStaticServer(root: string): Promise<Server> {
   const server = createServer((req, res) => {
     void (async () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-      if (path === '/') {
-        res.writeHead(200, { 'content-type': MIME['.html'] }).end(INDEX_HTML);
+      if (path === '/' || path === '/plain') {
+        // '/' is cross-origin isolated (SharedArrayBuffer, so the CPU backend gets threads); '/plain' is not.
+        res.writeHead(200, { 'content-type': MIME['.html'], ...(path === '/' ? ISOLATION_HEADERS : {}) }).end(INDEX_HTML);
         return;
       }
       const file = resolve(root, `.${path}`);
@@ -105,9 +112,7 @@ function startStaticServer(root: string): Promise<Server> {
       res.writeHead(200, {
         'content-type': MIME[extname(file)] ?? 'application/octet-stream',
         'cache-control': 'no-store',
-        // Cross-origin isolation, so pages get SharedArrayBuffer (the CPU backend's threads need it).
-        'cross-origin-opener-policy': 'same-origin',
-        'cross-origin-embedder-policy': 'require-corp',
+        ...ISOLATION_HEADERS,
       });
       createReadStream(file).pipe(res);
     })();

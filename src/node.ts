@@ -1,0 +1,12 @@
+/**
+ * sparsekit for Node.js: everything of the browser entry, with the CPU backend on worker
+ * threads, safetensors files on disk, model inspection, and WebGPU through the `webgpu` package.
+ */
+export * from './core/index.js';
+export * from './sparse/index.js';
+export * from './io/index.js';
+export * from './io/node/index.js';
+export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
+export { createCpuBackend, initCpu } from './backends/cpu/node/index.js';
+export * from './backends/webgpu/index.js';
+export { createNodeWebGpuBackend } from './backends/webgpu/node.js';
