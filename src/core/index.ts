@@ -9,3 +9,4 @@ export * from './random.js';
 export * from './rope.js';
 export * from './shape.js';
 export { keep, Tensor, type TensorContainer, tidy } from './tensor.js';
+export * from './units.js';

@@ -12,10 +12,10 @@
  * and accumulates a whole column of blockRows outputs from contiguous memory.
  * (BsrParts' doc comment in core/backend.ts still says row-major; this file is the layout.)
  */
+import type { TypedArray } from '../core/dtype.js';
 import type { Backend, BsrParts } from '../core/backend.js';
 import { getBackend } from '../core/engine.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
-import { tensor } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
 import {
   checkDense,
@@ -24,11 +24,11 @@ import {
   checkMatrixTensor,
   countNonzero,
   ratio,
-  tensorBytes,
   toFloat32,
   toInt32,
   upload,
 } from './common.js';
+import { SparseMatrix } from './sparse-matrix.js';
 import { Mask, maskBit } from './mask.js';
 import type { BsrArrays } from '../core/sparse-layout.js';
 
@@ -46,9 +46,7 @@ export function checkBsrBlocks(where: string, rows: number, cols: number, blockR
   }
 }
 
-export class BsrMatrix implements BsrParts {
-  readonly rows: number;
-  readonly cols: number;
+export class BsrMatrix extends SparseMatrix<BsrArrays> implements BsrParts {
   readonly blockRows: number;
   readonly blockCols: number;
   /** i32 [rows / blockRows + 1]. */
@@ -58,8 +56,6 @@ export class BsrMatrix implements BsrParts {
   /** f32 [nnzBlocks, blockCols, blockRows]: tiles column-major (see the file comment). */
   readonly values: Tensor<'f32'>;
   readonly nnzBlocks: number;
-  /** Nonzero elements among the stored tiles (the matrix's nonzeros). */
-  readonly nonzeroCount: number;
 
   private constructor(
     rows: number,
@@ -71,12 +67,10 @@ export class BsrMatrix implements BsrParts {
     values: Float32Array,
     backend: Backend,
   ) {
-    this.rows = rows;
-    this.cols = cols;
+    super(rows, cols, countNonzero(values));
     this.blockRows = blockRows;
     this.blockCols = blockCols;
     this.nnzBlocks = blockColIndices.length;
-    this.nonzeroCount = countNonzero(values);
     this.blockRowPtr = upload(backend, blockRowPtr, [rows / blockRows + 1], 'i32');
     this.blockColIndices = upload(backend, blockColIndices, [this.nnzBlocks], 'i32');
     this.values = upload(backend, values, [this.nnzBlocks, blockCols, blockRows], 'f32');
@@ -179,36 +173,6 @@ export class BsrMatrix implements BsrParts {
     return new BsrMatrix(rows, cols, blockRows, blockCols, ptr, index, toFloat32(values), backend);
   }
 
-  get backend(): Backend {
-    return this.values.backend;
-  }
-
-  get shape(): [number, number] {
-    return [this.rows, this.cols];
-  }
-
-  async readArrays(): Promise<BsrArrays> {
-    const [blockRowPtr, blockColIndices, values] = await Promise.all([this.blockRowPtr.read(), this.blockColIndices.read(), this.values.read()]);
-    return this.arrays(blockRowPtr, blockColIndices, values);
-  }
-
-  /** readArrays() on backends that read synchronously (CPU); throws elsewhere. */
-  readArraysSync(): BsrArrays {
-    return this.arrays(this.blockRowPtr.readSync(), this.blockColIndices.readSync(), this.values.readSync());
-  }
-
-  async toDense(): Promise<Float32Array> {
-    return bsrToDense(await this.readArrays());
-  }
-
-  toDenseSync(): Float32Array {
-    return bsrToDense(this.readArraysSync());
-  }
-
-  async toTensor(): Promise<Tensor> {
-    return tensor(await this.toDense(), [this.rows, this.cols], 'f32', this.backend);
-  }
-
   /** The positions the stored tiles cover (whole tiles, stored zeros included). */
   async toMask(): Promise<Mask> {
     const { blockRowPtr, blockColIndices } = await this.readArrays();
@@ -224,15 +188,6 @@ export class BsrMatrix implements BsrParts {
     return mask;
   }
 
-  /** Fraction of the matrix's elements that are nonzero (zeros inside stored tiles do not count). */
-  density(): number {
-    return ratio(this.nonzeroCount, this.rows * this.cols);
-  }
-
-  sparsity(): number {
-    return 1 - this.density();
-  }
-
   /** Fraction of tiles stored: nnzBlocks / ((rows / blockRows) (cols / blockCols)). */
   blockDensity(): number {
     return ratio(this.nnzBlocks, (this.rows / this.blockRows) * (this.cols / this.blockCols));
@@ -243,35 +198,22 @@ export class BsrMatrix implements BsrParts {
     return ratio(this.nnzBlocks * this.blockRows * this.blockCols, this.rows * this.cols);
   }
 
-  /** Bytes of all stored parts: 4 (rows / blockRows + 1) + 4 nnzBlocks + 4 nnzBlocks blockRows blockCols. */
-  bytes(): number {
-    return tensorBytes(this.blockRowPtr) + tensorBytes(this.blockColIndices) + tensorBytes(this.values);
-  }
-
-  denseBytes(): number {
-    return 4 * this.rows * this.cols;
-  }
-
-  get disposed(): boolean {
-    return this.values.disposed;
-  }
-
   /** The tensors holding the parts (tidy() keeps a returned format's parts alive through this). */
   tensors(): Tensor[] {
     return [this.blockRowPtr, this.blockColIndices, this.values];
   }
 
-  dispose(): void {
-    for (const t of this.tensors()) t.dispose();
-  }
-
-  toString(): string {
+  override toString(): string {
     return `BsrMatrix(${this.rows} x ${this.cols}, ${this.blockRows} x ${this.blockCols} blocks, ${this.nnzBlocks} stored, ${this.backend.name})`;
   }
 
-  private arrays(blockRowPtr: Int32Array, blockColIndices: Int32Array, values: Float32Array): BsrArrays {
+  protected arraysFrom([blockRowPtr, blockColIndices, values]: TypedArray[]): BsrArrays {
     const { rows, cols, blockRows, blockCols } = this;
-    return { rows, cols, blockRows, blockCols, blockRowPtr, blockColIndices, values };
+    return { rows, cols, blockRows, blockCols, blockRowPtr: blockRowPtr as Int32Array, blockColIndices: blockColIndices as Int32Array, values: values as Float32Array };
+  }
+
+  protected arraysToDense(arrays: BsrArrays): Float32Array {
+    return bsrToDense(arrays);
   }
 }
 

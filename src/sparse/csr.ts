@@ -4,10 +4,10 @@
  * are engine tensors, so on the CPU backend they sit in the WebAssembly heap where the sparse
  * kernels read them in place (backend.linearCsr).
  */
+import type { TypedArray } from '../core/dtype.js';
 import type { Backend, CsrParts } from '../core/backend.js';
 import { getBackend } from '../core/engine.js';
 import { ArgumentError } from '../core/errors.js';
-import { tensor } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
 import {
   checkDense,
@@ -16,11 +16,11 @@ import {
   checkMatrixTensor,
   countNonzero,
   ratio,
-  tensorBytes,
   toFloat32,
   toInt32,
   upload,
 } from './common.js';
+import { SparseMatrix } from './sparse-matrix.js';
 import { Mask, maskBit } from './mask.js';
 import type { CsrArrays } from '../core/sparse-layout.js';
 
@@ -34,9 +34,7 @@ export function csrIndexDType(cols: number): CsrIndexDType {
   return cols <= CSR_U16_MAX_COLS ? 'u16' : 'i32';
 }
 
-export class CsrMatrix implements CsrParts {
-  readonly rows: number;
-  readonly cols: number;
+export class CsrMatrix extends SparseMatrix<CsrArrays> implements CsrParts {
   /** i32 [rows + 1]: rowPtr[0] = 0, non-decreasing, rowPtr[rows] = nnz. */
   readonly rowPtr: Tensor<'i32'>;
   /** u16 (cols <= 65536) or i32 [nnz]: strictly ascending within each row. */
@@ -45,14 +43,10 @@ export class CsrMatrix implements CsrParts {
   readonly values: Tensor<'f32'>;
   /** Stored entries, explicit zeros included (SciPy's nnz). */
   readonly nnz: number;
-  /** Stored entries whose value is nonzero. */
-  readonly nonzeroCount: number;
 
   private constructor(rows: number, cols: number, rowPtr: Int32Array, colIndices: Uint16Array | Int32Array, values: Float32Array, backend: Backend) {
-    this.rows = rows;
-    this.cols = cols;
+    super(rows, cols, countNonzero(values));
     this.nnz = values.length;
-    this.nonzeroCount = countNonzero(values);
     this.rowPtr = upload(backend, rowPtr, [rows + 1], 'i32');
     this.colIndices = upload(backend, colIndices, [this.nnz], csrIndexDType(cols));
     this.values = upload(backend, values, [this.nnz], 'f32');
@@ -128,40 +122,6 @@ export class CsrMatrix implements CsrParts {
     return new CsrMatrix(rows, cols, ptr, index, toFloat32(values), backend);
   }
 
-  get backend(): Backend {
-    return this.values.backend;
-  }
-
-  get shape(): [number, number] {
-    return [this.rows, this.cols];
-  }
-
-  /** Copies of the parts, read back from the backend. */
-  async readArrays(): Promise<CsrArrays> {
-    const [rowPtr, colIndices, values] = await Promise.all([this.rowPtr.read(), this.colIndices.read(), this.values.read()]);
-    return { rows: this.rows, cols: this.cols, rowPtr, colIndices, values };
-  }
-
-  /** readArrays() on backends that read synchronously (CPU); throws elsewhere. */
-  readArraysSync(): CsrArrays {
-    return { rows: this.rows, cols: this.cols, rowPtr: this.rowPtr.readSync(), colIndices: this.colIndices.readSync(), values: this.values.readSync() };
-  }
-
-  /** The dense row-major [rows, cols] matrix. */
-  async toDense(): Promise<Float32Array> {
-    return csrToDense(await this.readArrays());
-  }
-
-  /** toDense() on backends that read synchronously (CPU). */
-  toDenseSync(): Float32Array {
-    return csrToDense(this.readArraysSync());
-  }
-
-  /** The dense matrix as an f32 [rows, cols] tensor on the same backend. */
-  async toTensor(): Promise<Tensor> {
-    return tensor(await this.toDense(), [this.rows, this.cols], 'f32', this.backend);
-  }
-
   /** The stored positions (explicit zeros included), so fromDense(data, r, c, b, mask).toMask() gives back `mask`. */
   async toMask(): Promise<Mask> {
     const { rowPtr, colIndices } = await this.readArrays();
@@ -170,32 +130,9 @@ export class CsrMatrix implements CsrParts {
     return mask;
   }
 
-  /** Fraction of the rows x cols elements that are nonzero (stored explicit zeros do not count). */
-  density(): number {
-    return ratio(this.nonzeroCount, this.rows * this.cols);
-  }
-
-  sparsity(): number {
-    return 1 - this.density();
-  }
-
   /** Fraction of elements stored: nnz / (rows * cols). */
   storedDensity(): number {
     return ratio(this.nnz, this.rows * this.cols);
-  }
-
-  /** Bytes of all three parts: 4 (rows + 1) + (2 or 4) nnz + 4 nnz. */
-  bytes(): number {
-    return tensorBytes(this.rowPtr) + tensorBytes(this.colIndices) + tensorBytes(this.values);
-  }
-
-  /** Bytes the same matrix takes dense in f32. */
-  denseBytes(): number {
-    return 4 * this.rows * this.cols;
-  }
-
-  get disposed(): boolean {
-    return this.values.disposed;
   }
 
   /** The tensors holding the parts (tidy() keeps a returned format's parts alive through this). */
@@ -203,11 +140,15 @@ export class CsrMatrix implements CsrParts {
     return [this.rowPtr, this.colIndices, this.values];
   }
 
-  dispose(): void {
-    for (const t of this.tensors()) t.dispose();
+  protected arraysFrom([rowPtr, colIndices, values]: TypedArray[]): CsrArrays {
+    return { rows: this.rows, cols: this.cols, rowPtr: rowPtr as Int32Array, colIndices: colIndices as Uint16Array | Int32Array, values: values as Float32Array };
   }
 
-  toString(): string {
+  protected arraysToDense(arrays: CsrArrays): Float32Array {
+    return csrToDense(arrays);
+  }
+
+  override toString(): string {
     return `CsrMatrix(${this.rows} x ${this.cols}, nnz ${this.nnz}, ${this.colIndices.dtype} indices, ${this.backend.name})`;
   }
 }

@@ -12,12 +12,13 @@
  * row; every row starts on a fresh byte. For 2:4 one byte holds two groups: the low nibble is
  * group g (i0 | i1 << 2), the high nibble group g + 1.
  */
+import type { TypedArray } from '../core/dtype.js';
 import type { Backend, NmParts } from '../core/backend.js';
 import { getBackend } from '../core/engine.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
-import { tensor } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
-import { checkDense, checkLength, checkMatrixDims, checkMatrixTensor, countNonzero, ratio, tensorBytes, toFloat32, upload } from './common.js';
+import { checkDense, checkLength, checkMatrixDims, checkMatrixTensor, countNonzero, toFloat32, upload } from './common.js';
+import { SparseMatrix } from './sparse-matrix.js';
 import { Mask, maskBit } from './mask.js';
 import { bitsPerIndexFor, formatNm, MAX_NM_GROUP, nmIndexRowBytes, readPackedIndex, validateNm, writePackedIndex } from './pattern.js';
 import type { NmArrays } from '../core/sparse-layout.js';
@@ -37,9 +38,7 @@ export function checkNmShape(where: string, rows: number, cols: number, n: numbe
 /** Marks a position `pack` filled in to reach n, stored with a zero value. */
 const PADDING = 2;
 
-export class NmMatrix implements NmParts {
-  readonly rows: number;
-  readonly cols: number;
+export class NmMatrix extends SparseMatrix<NmArrays> implements NmParts {
   readonly n: number;
   readonly m: number;
   /** f32 [rows, cols / m * n]. */
@@ -47,16 +46,12 @@ export class NmMatrix implements NmParts {
   /** u8 [rows, indexRowBytes]: packed positions (see the file comment). */
   readonly indices: Tensor<'u8'>;
   readonly bitsPerIndex: number;
-  /** Stored values that are nonzero (padding zeros and pruned-to-zero weights do not count). */
-  readonly nonzeroCount: number;
 
   private constructor(rows: number, cols: number, n: number, m: number, values: Float32Array, indices: Uint8Array, backend: Backend) {
-    this.rows = rows;
-    this.cols = cols;
+    super(rows, cols, countNonzero(values));
     this.n = n;
     this.m = m;
     this.bitsPerIndex = bitsPerIndexFor(m);
-    this.nonzeroCount = countNonzero(values);
     this.values = upload(backend, values, [rows, (cols / m) * n], 'f32');
     this.indices = upload(backend, indices, [rows, nmIndexRowBytes(cols, n, m)], 'u8');
   }
@@ -189,36 +184,6 @@ export class NmMatrix implements NmParts {
     return new NmMatrix(rows, cols, n, m, toFloat32(values), indices.slice(), backend);
   }
 
-  get backend(): Backend {
-    return this.values.backend;
-  }
-
-  get shape(): [number, number] {
-    return [this.rows, this.cols];
-  }
-
-  async readArrays(): Promise<NmArrays> {
-    const [values, indices] = await Promise.all([this.values.read(), this.indices.read()]);
-    return this.arrays(values, indices);
-  }
-
-  /** readArrays() on backends that read synchronously (CPU); throws elsewhere. */
-  readArraysSync(): NmArrays {
-    return this.arrays(this.values.readSync(), this.indices.readSync());
-  }
-
-  async toDense(): Promise<Float32Array> {
-    return nmToDense(await this.readArrays());
-  }
-
-  toDenseSync(): Float32Array {
-    return nmToDense(this.readArraysSync());
-  }
-
-  async toTensor(): Promise<Tensor> {
-    return tensor(await this.toDense(), [this.rows, this.cols], 'f32', this.backend);
-  }
-
   /** The stored positions, padding included: exactly n set in every group of m, a valid n:m mask. */
   async toMask(): Promise<Mask> {
     const { indices } = await this.readArrays();
@@ -232,15 +197,6 @@ export class NmMatrix implements NmParts {
     return mask;
   }
 
-  /** Fraction of the matrix's elements that are nonzero (at most n / m). */
-  density(): number {
-    return ratio(this.nonzeroCount, this.rows * this.cols);
-  }
-
-  sparsity(): number {
-    return 1 - this.density();
-  }
-
   /** Fraction of elements stored: exactly n / m (0 for an empty matrix). */
   storedDensity(): number {
     return this.rows * this.cols === 0 ? 0 : this.n / this.m;
@@ -251,29 +207,12 @@ export class NmMatrix implements NmParts {
     return 1 - this.storedDensity();
   }
 
-  /** Bytes of both parts: 4 rows (cols / m * n) + rows * indexRowBytes. */
-  bytes(): number {
-    return tensorBytes(this.values) + tensorBytes(this.indices);
-  }
-
-  denseBytes(): number {
-    return 4 * this.rows * this.cols;
-  }
-
-  get disposed(): boolean {
-    return this.values.disposed;
-  }
-
   /** The tensors holding the parts (tidy() keeps a returned format's parts alive through this). */
   tensors(): Tensor[] {
     return [this.values, this.indices];
   }
 
-  dispose(): void {
-    for (const t of this.tensors()) t.dispose();
-  }
-
-  toString(): string {
+  override toString(): string {
     return `NmMatrix(${this.rows} x ${this.cols}, ${this.n}:${this.m}, ${this.backend.name})`;
   }
 
@@ -322,9 +261,13 @@ export class NmMatrix implements NmParts {
     return new NmMatrix(rows, cols, n, m, values, indices, backend);
   }
 
-  private arrays(values: Float32Array, indices: Uint8Array): NmArrays {
+  protected arraysFrom([values, indices]: TypedArray[]): NmArrays {
     const { rows, cols, n, m, bitsPerIndex } = this;
-    return { rows, cols, n, m, bitsPerIndex, values, indices };
+    return { rows, cols, n, m, bitsPerIndex, values: values as Float32Array, indices: indices as Uint8Array };
+  }
+
+  protected arraysToDense(arrays: NmArrays): Float32Array {
+    return nmToDense(arrays);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { type DType, type TypedArrayOf, typedArrayView } from '../../core/dtype.js';
 import { SparsekitError } from '../../core/errors.js';
+import { formatBytes } from '../../core/units.js';
 
 const ALIGN = 64; // cache line; also keeps every v128 load aligned
 const SMALL_LIMIT = 1 << 16; // blocks up to 64 KiB use power-of-two size classes
@@ -21,7 +22,6 @@ interface FreeBlock {
 export class WasmHeap {
   readonly memory: WebAssembly.Memory;
   private top: number;
-  private readonly base: number;
   private readonly sizes = new Map<number, number>();
   private readonly smallFree = new Map<number, number[]>();
   private largeFree: FreeBlock[] = []; // sorted by offset
@@ -31,7 +31,6 @@ export class WasmHeap {
   /** Allocations start at `base`; bytes below it belong to the kernels' own data and control blocks. */
   constructor(memory: WebAssembly.Memory, base: number) {
     this.memory = memory;
-    this.base = base;
     this.top = base;
   }
 
@@ -164,15 +163,4 @@ function roundSize(bytes: number): number {
     return s;
   }
   return Math.ceil(bytes / LARGE_GRAIN) * LARGE_GRAIN;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }

@@ -48,8 +48,8 @@ export class WebGpuBackend implements Backend {
   readonly adapter: GPUAdapter | null;
   /** The adapter's description, for logs ("google swiftshader" on Chromium's software fallback). */
   readonly adapterInfo: string;
-  /** Never read: held so that it lives as long as the device (see WebGpuOrigin.gpu). */
-  private readonly gpu: GPU | null;
+  /** Held so that it lives as long as the device (see WebGpuOrigin.gpu): Dawn tears down when its GPU object is collected. */
+  readonly gpu: GPU | null;
   private readonly queue: CommandQueue;
   private readonly dispatcher: Dispatcher;
   /** Largest buffer a kernel can bind. */

@@ -4,7 +4,7 @@
  * byte-exactly with the CPU backend's typed-array semantics.
  */
 import type { DType } from '../../../core/dtype.js';
-import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from '../../../core/op-table.js';
+import { BINARY_OPS, type BinaryOp, ERF_A, ERF_B, ERFC_C, ERFC_D, UNARY_OPS, type UnaryOp } from '../../../core/op-table.js';
 import { broadcastStrides, type Shape, sizeOf } from '../../../core/shape.js';
 import { Params } from '../params.js';
 import { ENTRY_ARGS, groupsFor, type KernelSpec, loadBits, read, WORKGROUP_SIZE, wordMain, wordsFor, write } from './common.js';
@@ -14,17 +14,6 @@ import { collapseDims, decodeOffsets } from './indexing.js';
 // uses, evaluated in f32: gelu on [-10, 10] matches the f64 reference to 5e-8 norm-wise, f32's own
 // resolution, and stays relatively accurate near 0, where Abramowitz-Stegun 7.1.26 (1.5e-7
 // absolute, from 1 - poly * exp) is not. Coefficients as in op-table.ts (CALERF).
-const ERF_A = [3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947, 0.185777706184603153];
-const ERF_B = [23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062];
-const ERFC_C = [
-  0.564188496988670089, 8.88314979438837594, 66.1191906371416295, 298.635138197400131, 881.95222124176909,
-  1712.04761263407058, 2051.07837782607147, 1230.33935479799725, 2.15311535474403846e-8,
-];
-const ERFC_D = [
-  15.7449261107098347, 117.693950891312499, 537.181101862009858, 1621.38957456669019, 3290.79923573345963,
-  4362.61909014324716, 3439.36767414372164, 1230.33935480374942,
-];
-
 /** Horner steps `num = (num + c[i]) * t; den = (den + d[i]) * t;` for i < count. */
 function hornerSteps(c: readonly number[], d: readonly number[], count: number, t: string): string {
   const lines: string[] = [];
