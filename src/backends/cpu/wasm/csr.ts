@@ -39,30 +39,53 @@ export const X_STAGING_FLOATS: i32 = 65536;
   return blend4(p0, p1, p2, p3);
 }
 
+// The rest of one row from nonzero `from` on (x at X_STAGING), added to `acc`, reduced.
+@inline function stagedRowTail(colIdx: usize, vals: usize, from: usize, stop: usize, acc: v128): f32 {
+  let ci = colIdx + (from << 1);
+  let vi = vals + (from << 2);
+  const stop4 = ci + (((stop - from) & ~3) << 1);
+  while (ci < stop4) {
+    acc = madd(v128.load(vi), gather4Staged(ci), acc);
+    ci += 8;
+    vi += 16;
+  }
+  let sum = hsum(acc);
+  const last = colIdx + (stop << 1);
+  while (ci < last) {
+    sum += load<f32>(vi) * load<f32>(<usize>load<u16>(ci) << 2, X_STAGING);
+    ci += 2;
+    vi += 4;
+  }
+  return sum;
+}
+
 // y[r] for rows [begin, end), one activation row staged at X_STAGING, u16 column indices.
+// Four rows at a time, through the nonzeros all four have: eight streams of values and indices
+// in flight instead of two, which matters once weights come from DRAM rather than cache
+// (measured on 11008x4096 at 50%: one row at a time ran slower than the dense GEMV).
 export function csr_spmv_staged(rowPtr: usize, colIdx: usize, vals: usize, y: usize, begin: i32, end: i32): void {
-  for (let r = begin; r < end; r++) {
+  let r = begin;
+  for (; r + 4 <= end; r += 4) {
     const rp = rowPtr + (<usize>r << 2);
-    const start = <usize>load<u32>(rp);
-    const stop = <usize>load<u32>(rp, 4);
-    let acc0 = zero(), acc1 = zero();
-    let ci = colIdx + (start << 1);
-    let vi = vals + (start << 2);
-    const stop8 = ci + (((stop - start) & ~7) << 1);
-    while (ci < stop8) {
-      acc0 = madd(v128.load(vi), gather4Staged(ci), acc0);
-      acc1 = madd(v128.load(vi, 16), gather4Staged(ci + 8), acc1);
-      ci += 16;
-      vi += 32;
+    const s0 = <usize>load<u32>(rp), s1 = <usize>load<u32>(rp, 4), s2 = <usize>load<u32>(rp, 8), s3 = <usize>load<u32>(rp, 12);
+    const e3 = <usize>load<u32>(rp, 16);
+    const common = min(min(s1 - s0, s2 - s1), min(s3 - s2, e3 - s3)) & ~3;
+    let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+    for (let j: usize = 0; j < common; j += 4) {
+      a0 = madd(v128.load(vals + ((s0 + j) << 2)), gather4Staged(colIdx + ((s0 + j) << 1)), a0);
+      a1 = madd(v128.load(vals + ((s1 + j) << 2)), gather4Staged(colIdx + ((s1 + j) << 1)), a1);
+      a2 = madd(v128.load(vals + ((s2 + j) << 2)), gather4Staged(colIdx + ((s2 + j) << 1)), a2);
+      a3 = madd(v128.load(vals + ((s3 + j) << 2)), gather4Staged(colIdx + ((s3 + j) << 1)), a3);
     }
-    let sum = hsum(f32x4.add(acc0, acc1));
-    const last = colIdx + (stop << 1);
-    while (ci < last) {
-      sum += load<f32>(vi) * load<f32>(<usize>load<u16>(ci) << 2, X_STAGING);
-      ci += 2;
-      vi += 4;
-    }
-    store<f32>(y + (<usize>r << 2), sum);
+    const yr = y + (<usize>r << 2);
+    store<f32>(yr, stagedRowTail(colIdx, vals, s0 + common, s1, a0));
+    store<f32>(yr, stagedRowTail(colIdx, vals, s1 + common, s2, a1), 4);
+    store<f32>(yr, stagedRowTail(colIdx, vals, s2 + common, s3, a2), 8);
+    store<f32>(yr, stagedRowTail(colIdx, vals, s3 + common, e3, a3), 12);
+  }
+  for (; r < end; r++) {
+    const rp = rowPtr + (<usize>r << 2);
+    store<f32>(y + (<usize>r << 2), stagedRowTail(colIdx, vals, <usize>load<u32>(rp), <usize>load<u32>(rp, 4), zero()));
   }
 }
 
