@@ -70,6 +70,26 @@ export interface NmParts {
 }
 
 /**
+ * Scaled dot-product attention of queries against a key/value cache, causal, with grouped-query
+ * heads: head h reads KV head floor(h / (heads / kvHeads)).
+ */
+export interface AttentionOptions {
+  /** Cached positions that hold keys/values: rows [0, length) of k and v. */
+  readonly length: number;
+  /** Absolute position of q's first row; query row t attends to positions <= queryStart + t. */
+  readonly queryStart: number;
+  /** Multiplier of q.k before the softmax (1 / sqrt(headDim) in Llama). */
+  readonly scale: number;
+  /**
+   * Attend only to these cached positions (i32 [P], ascending, each < length), as a KV-cache
+   * policy selects them; the causal limit still applies. All of [0, length) when absent.
+   */
+  readonly positions?: Tensor;
+  /** Sliding-window attention (Mistral): query at position p sees positions > p - window. */
+  readonly window?: number | null;
+}
+
+/**
  * One interface, many backends (as tfjs-core's KernelBackend and candle's storage traits).
  * Ops are eager and return new tensors; a GPU backend may only enqueue work, so reading
  * values goes through the asynchronous `read`.
@@ -120,6 +140,18 @@ export interface Backend {
   argmax(x: Tensor, axis: number, keepDims: boolean): Tensor;
   /** The k largest along `axis`, sorted descending (ties: lower index first). */
   topk(x: Tensor, k: number, axis: number): TopK;
+
+  /**
+   * Attention of q [T, heads, headDim] over k, v [capacity, kvHeads, headDim] (a KV cache, rows
+   * beyond options.length unused) -> [T, heads, headDim]. See AttentionOptions.
+   */
+  attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor;
+
+  /**
+   * Copies all of `src` into `dst` from element `dstOffset` on, in place (a KV cache append);
+   * same dtype, src.size + dstOffset <= dst.size.
+   */
+  copyInto(dst: Tensor, dstOffset: number, src: Tensor): void;
 
   // Sparse weight x dense activation, the layout of a Linear layer: y [.., rows] = x [.., cols] W^T.
   // Optional: a backend without them makes sparse weights fall back to dense.

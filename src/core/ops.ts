@@ -2,13 +2,13 @@
  * The op functions users call. Each checks its arguments once, here, and dispatches to the
  * tensors' backend, so backends implement kernels and never re-validate.
  */
-import type { Backend, MatmulOptions, TopK } from './backend.js';
+import type { AttentionOptions, Backend, MatmulOptions, TopK } from './backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, dtypeOfTypedArray } from './dtype.js';
 import { getBackend } from './engine.js';
 import { ArgumentError, ShapeError } from './errors.js';
 import { BINARY_OPS, type BinaryOp, type ReduceOp, type UnaryOp } from './op-table.js';
 import { Random } from './random.js';
-import { assertValidShape, broadcastShapes, formatShape, normalizeAxis, type Shape, sizeOf } from './shape.js';
+import { assertValidShape, broadcastShapes, formatShape, normalizeAxis, type Shape, shapesEqual, sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 
 // ---------------------------------------------------------------- factories
@@ -320,4 +320,44 @@ export function topk(x: Tensor, k: number, axis = -1): TopK {
 /** Bytes a tensor's elements take. */
 export function tensorBytes(t: Tensor): number {
   return t.size * BYTES_PER_ELEMENT[t.dtype];
+}
+
+// ---------------------------------------------------------------- attention and caches
+
+/**
+ * Causal attention of q [T, heads, headDim] over a KV cache k, v [capacity, kvHeads, headDim]
+ * (grouped-query: heads a multiple of kvHeads) -> [T, heads, headDim]. See AttentionOptions.
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
+  const backend = sameBackend('attention', q, k, v);
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    requireDType('attention', t, 'f32');
+    if (t.rank !== 3) throw new ShapeError(`attention: ${name} must be rank 3, got ${formatShape(t.shape)}`);
+  }
+  const [, heads, headDim] = q.shape;
+  const [capacity, kvHeads, kd] = k.shape;
+  if (!shapesEqual(v.shape, k.shape)) throw new ShapeError(`attention: v ${formatShape(v.shape)} must match k ${formatShape(k.shape)}`);
+  if (kd !== headDim) throw new ShapeError(`attention: q has head dim ${headDim}, the cache ${kd}`);
+  if (kvHeads === 0 || heads % kvHeads !== 0) throw new ShapeError(`attention: ${heads} query heads are not a multiple of ${kvHeads} KV heads`);
+  const { length, queryStart, scale, positions, window } = options;
+  if (!Number.isInteger(length) || length < 0 || length > capacity) throw new ArgumentError(`attention: length ${length} outside [0, ${capacity}]`);
+  if (!Number.isInteger(queryStart) || queryStart < 0) throw new ArgumentError(`attention: queryStart ${queryStart} must be a non-negative integer`);
+  if (!Number.isFinite(scale)) throw new ArgumentError(`attention: scale ${scale} must be finite`);
+  if (window !== undefined && window !== null && (!Number.isInteger(window) || window < 1)) throw new ArgumentError(`attention: window ${window} must be a positive integer`);
+  if (positions) {
+    sameBackend('attention', q, positions);
+    requireDType('attention', positions, 'i32');
+    if (positions.rank !== 1) throw new ShapeError(`attention: positions must be rank 1, got ${formatShape(positions.shape)}`);
+  }
+  return backend.attention(q, k, v, options);
+}
+
+/** Copies src into dst from element dstOffset on, in place (dst is changed). */
+export function copyInto(dst: Tensor, dstOffset: number, src: Tensor): void {
+  const backend = sameBackend('copyInto', dst, src);
+  if (dst.dtype !== src.dtype) throw new ArgumentError(`copyInto: dtypes differ (${dst.dtype} vs ${src.dtype})`);
+  if (!Number.isInteger(dstOffset) || dstOffset < 0 || dstOffset + src.size > dst.size) {
+    throw new ShapeError(`copyInto: ${src.size} elements at offset ${dstOffset} do not fit a tensor of ${dst.size}`);
+  }
+  backend.copyInto(dst, dstOffset, src);
 }

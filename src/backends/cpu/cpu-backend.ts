@@ -3,7 +3,7 @@
  * GEMV, softmax, sparse products) run as WebAssembly SIMD across worker threads that share it
  * (thread-pool.ts); the other ops run their plain TypeScript reference on views of the same memory.
  */
-import type { Backend, BsrParts, CsrParts, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
+import type { AttentionOptions, Backend, BsrParts, CsrParts, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, type TypedArrayOf } from '../../core/dtype.js';
 import { SparsekitError } from '../../core/errors.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../core/op-table.js';
@@ -14,6 +14,7 @@ import { WasmHeap } from './heap.js';
 import { KERNEL_NAMES, type KernelModuleExports, X_STAGING_FLOATS } from './kernels.js';
 import { planMatmul } from './matmul-plan.js';
 import type { CpuPlatform, SimdVariant } from './platform.js';
+import { attentionReference } from './reference/attention.js';
 import { affineReference, binaryReference, castReference, unaryReference } from './reference/elementwise.js';
 import { concatReference, gatherReference, sliceReference, transposeReference } from './reference/layout.js';
 import {
@@ -274,6 +275,32 @@ export class CpuBackend implements Backend {
     const indices = this.empty(shape, 'i32');
     topkReference(this.view(x), outer, n, inner, k, this.view(values), this.view(indices));
     return { values, indices };
+  }
+
+  // ------------------------------------------------------------ attention and caches
+
+  attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
+    const [T, heads, headDim] = q.shape;
+    const out = this.empty(q.shape, 'f32');
+    attentionReference(
+      this.view(q) as Float32Array,
+      this.view(k) as Float32Array,
+      this.view(v) as Float32Array,
+      { queries: T, heads, kvHeads: k.shape[1], headDim },
+      {
+        length: options.length,
+        queryStart: options.queryStart,
+        scale: options.scale,
+        positions: options.positions ? (this.view(options.positions) as Int32Array) : null,
+        window: options.window ?? null,
+      },
+      this.view(out),
+    );
+    return out;
+  }
+
+  copyInto(dst: Tensor, dstOffset: number, src: Tensor): void {
+    this.view(dst).set(this.view(src), dstOffset);
   }
 
   // ------------------------------------------------------------ sparse

@@ -3,7 +3,8 @@
  * work (queue.ts) and return tensors at once; read() and sync() are where the caller waits, and
  * where errors raised on the GPU side are reported. Shape logic lives here, shaders in shaders/.
  */
-import type { Backend, MatmulOptions, Storage, TopK } from '../../core/backend.js';
+import type { AttentionOptions, Backend, MatmulOptions, Storage, TopK } from '../../core/backend.js';
+import { SparsekitError } from '../../core/errors.js';
 import { allocTypedArray, BYTES_PER_ELEMENT, type DType, type TypedArray, type TypedArrayOf, typedArrayView } from '../../core/dtype.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../core/op-table.js';
 import { matmulShape } from '../../core/ops.js';
@@ -295,6 +296,28 @@ export class WebGpuBackend implements Backend {
       this.dispatcher.run(selectKernel(x.dtype === 'i32' ? 'i32' : 'f32', buf(x), buf(values), buf(indices), rowShape(x.shape, axis), k));
     }
     return { values, indices };
+  }
+
+  // ------------------------------------------------------------ attention and caches
+
+  attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
+    void q;
+    void k;
+    void v;
+    void options;
+    throw new SparsekitError('E_UNSUPPORTED', 'attention is not implemented on the WebGPU backend yet; run the model on the CPU backend');
+  }
+
+  copyInto(dst: Tensor, dstOffset: number, src: Tensor): void {
+    const width = BYTES_PER_ELEMENT[src.dtype];
+    const offset = dstOffset * width;
+    const bytes = src.size * width;
+    if (bytes === 0) return;
+    if (offset % 4 !== 0 || bytes % 4 !== 0) {
+      throw new SparsekitError('E_UNSUPPORTED', `copyInto on WebGPU needs 4-byte aligned offsets and sizes (got ${offset} and ${bytes} bytes)`);
+    }
+    this.queue.commands().copyBufferToBuffer(buf(src), 0, buf(dst), offset, bytes);
+    this.queue.opRecorded();
   }
 
   // ------------------------------------------------------------ lifetime
