@@ -53,23 +53,34 @@ export function ropeInverseFrequencies(config: RopeConfig): Float64Array {
   return inv;
 }
 
-/** cos and sin tables [positions.length, dim/2] for the given absolute positions. */
+/**
+ * cos and sin tables [positions.length * repeat, dim/2] for the given absolute positions, each
+ * position's row repeated `repeat` times (one row per head of x [T, heads, D] viewed as
+ * [T * heads, D], as the rope op takes it).
+ */
 export function ropeTables(
   positions: ArrayLike<number>,
   config: RopeConfig,
   backend?: Backend,
+  repeat = 1,
 ): { cos: Tensor; sin: Tensor } {
   const inv = ropeInverseFrequencies(config);
   const half = inv.length;
-  const cos = new Float32Array(positions.length * half);
-  const sin = new Float32Array(positions.length * half);
+  const rows = positions.length * repeat;
+  const cos = new Float32Array(rows * half);
+  const sin = new Float32Array(rows * half);
   for (let t = 0; t < positions.length; t++) {
+    const base = t * repeat * half;
     for (let i = 0; i < half; i++) {
       const angle = f32(positions[t] * inv[i]);
-      cos[t * half + i] = Math.cos(angle);
-      sin[t * half + i] = Math.sin(angle);
+      cos[base + i] = Math.cos(angle);
+      sin[base + i] = Math.sin(angle);
+    }
+    for (let r = 1; r < repeat; r++) {
+      cos.copyWithin(base + r * half, base, base + half);
+      sin.copyWithin(base + r * half, base, base + half);
     }
   }
-  const shape = [positions.length, half];
+  const shape = [rows, half];
   return { cos: tensor(cos, shape, 'f32', backend), sin: tensor(sin, shape, 'f32', backend) };
 }

@@ -1,0 +1,102 @@
+/**
+ * A sequence's key/value cache: one [capacity, kvHeads, headDim] buffer per layer for keys and
+ * one for values, allocated once when the sequence starts and appended in place (reallocating
+ * per step is a known cause of slow decoding). Position-major, so the first `length` rows of a
+ * buffer are exactly the cached positions. Attention reads it through this small interface:
+ * append, the whole buffer (read all), and an optional selection of positions (the hook a
+ * KV-cache policy fills).
+ */
+import type { Backend } from '../core/backend.js';
+import { BYTES_PER_ELEMENT } from '../core/dtype.js';
+import { ArgumentError } from '../core/errors.js';
+import { copyInto, zeros } from '../core/ops.js';
+import type { Tensor } from '../core/tensor.js';
+
+export interface KVCacheShape {
+  readonly layers: number;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  /** Positions the cache can hold (prompt + new tokens, at most the model's context). */
+  readonly capacity: number;
+}
+
+export interface KVCache {
+  readonly shape: KVCacheShape;
+  /** Positions committed (visible to later steps). */
+  readonly length: number;
+  /** Writes a step's keys and values [T, kvHeads, headDim] for `layer` at rows [length, length + T). */
+  append(layer: number, keys: Tensor, values: Tensor): void;
+  /** All rows of the layer's key buffer [capacity, kvHeads, headDim] (rows < length + pending hold data). */
+  keys(layer: number): Tensor;
+  values(layer: number): Tensor;
+  /**
+   * The cached positions a query at `queryPosition` should attend to (i32, ascending), or null
+   * for all of them. The full cache always answers null; KV-cache policies narrow it.
+   */
+  select(layer: number, queryPosition: number): Tensor | null;
+  /** Makes the T appended rows visible: length += T. */
+  commit(T: number): void;
+  /** Bytes the cache holds (both buffers, all layers). */
+  bytes(): number;
+  dispose(): void;
+}
+
+/** The full cache: every position kept and attended to. */
+export class FullKVCache implements KVCache {
+  readonly shape: KVCacheShape;
+  private committed = 0;
+  private readonly keyBuffers: Tensor[];
+  private readonly valueBuffers: Tensor[];
+
+  constructor(shape: KVCacheShape, backend?: Backend) {
+    const { layers, kvHeads, headDim, capacity } = shape;
+    if (![layers, kvHeads, headDim, capacity].every((n) => Number.isInteger(n) && n > 0)) {
+      throw new ArgumentError(`KV cache: layers, kvHeads, headDim and capacity must be positive integers, got ${JSON.stringify(shape)}`);
+    }
+    this.shape = shape;
+    const dims = [capacity, kvHeads, headDim];
+    this.keyBuffers = Array.from({ length: layers }, () => zeros(dims, 'f32', backend));
+    this.valueBuffers = Array.from({ length: layers }, () => zeros(dims, 'f32', backend));
+  }
+
+  get length(): number {
+    return this.committed;
+  }
+
+  append(layer: number, keys: Tensor, values: Tensor): void {
+    const { kvHeads, headDim, capacity } = this.shape;
+    const T = keys.shape[0];
+    if (this.committed + T > capacity) {
+      throw new ArgumentError(`KV cache is full: ${this.committed} + ${T} positions exceed its capacity of ${capacity}`);
+    }
+    const offset = this.committed * kvHeads * headDim;
+    copyInto(this.keyBuffers[layer], offset, keys);
+    copyInto(this.valueBuffers[layer], offset, values);
+  }
+
+  keys(layer: number): Tensor {
+    return this.keyBuffers[layer];
+  }
+
+  values(layer: number): Tensor {
+    return this.valueBuffers[layer];
+  }
+
+  select(): Tensor | null {
+    return null;
+  }
+
+  commit(T: number): void {
+    if (this.committed + T > this.shape.capacity) throw new ArgumentError(`KV cache: cannot commit past its capacity of ${this.shape.capacity}`);
+    this.committed += T;
+  }
+
+  bytes(): number {
+    const { layers, kvHeads, headDim, capacity } = this.shape;
+    return 2 * layers * capacity * kvHeads * headDim * BYTES_PER_ELEMENT.f32;
+  }
+
+  dispose(): void {
+    for (const t of [...this.keyBuffers, ...this.valueBuffers]) t.dispose();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The Llama-family decoder forward pass (Touvron et al. 2023; Qwen2 and Mistral differ only in
+ * biases and the attention window): pre-norm blocks of grouped-query attention with rotary
+ * positions and a SwiGLU MLP. Every Linear goes through sparse/linear.ts, so a weight stored in
+ * a sparse format runs its sparse kernel with no change here.
+ *
+ * Batches are ragged: the new tokens of all sequences are concatenated into one [T, hidden]
+ * activation for every Linear (one large product instead of several), while attention runs per
+ * sequence against that sequence's own KV cache. No padding, no masks across sequences.
+ */
+import type { Backend } from '../core/backend.js';
+import { ArgumentError } from '../core/errors.js';
+import { add, attention, concat, gather, mul, rmsNorm, rope, silu, slice, tensor } from '../core/ops.js';
+import { ropeTables } from '../core/rope.js';
+import { type Tensor, tidy } from '../core/tensor.js';
+import { linear } from '../sparse/linear.js';
+import type { DecoderConfig } from './decoder-config.js';
+import type { DecoderLayerWeights, DecoderWeights, Projection } from './decoder-weights.js';
+import { FullKVCache, type KVCache } from './kv-cache.js';
+
+/** One sequence's part of a forward step: its new tokens and its cache. */
+export interface SequenceStep {
+  readonly tokens: readonly number[];
+  readonly cache: KVCache;
+}
+
+export interface ForwardOptions {
+  /** Logits for every new token (perplexity) instead of only each sequence's last one (generation). */
+  readonly allLogits?: boolean;
+}
+
+export class DecoderModel {
+  readonly config: DecoderConfig;
+  readonly weights: DecoderWeights;
+  readonly backend: Backend;
+
+  constructor(config: DecoderConfig, weights: DecoderWeights) {
+    this.config = config;
+    this.weights = weights;
+    this.backend = weights.embedTokens.backend;
+  }
+
+  /** A cache for one sequence of up to `capacity` positions (at most the model's context). */
+  createCache(capacity: number): KVCache {
+    const { numLayers, numKvHeads, headDim, maxPositions } = this.config;
+    if (capacity > maxPositions) {
+      throw new ArgumentError(`${capacity} positions exceed the model's context of ${maxPositions} (max_position_embeddings)`);
+    }
+    return new FullKVCache({ layers: numLayers, kvHeads: numKvHeads, headDim, capacity }, this.backend);
+  }
+
+  /**
+   * Runs the new tokens of each sequence through the model, appending their keys and values to
+   * the sequences' caches, and returns logits [sequences, vocab] for each sequence's last new
+   * token ([total new tokens, vocab] with allLogits).
+   */
+  forward(steps: readonly SequenceStep[], options: ForwardOptions = {}): Tensor {
+    const { config, weights } = this;
+    const lengths = steps.map((s) => s.tokens.length);
+    if (steps.length === 0 || lengths.some((n) => n === 0)) throw new ArgumentError('forward: every sequence needs at least one new token');
+    for (const s of steps) {
+      for (const id of s.tokens) {
+        if (!Number.isInteger(id) || id < 0 || id >= config.vocabSize) throw new ArgumentError(`token id ${id} is outside the vocabulary [0, ${config.vocabSize})`);
+      }
+      if (s.cache.length + s.tokens.length > s.cache.shape.capacity) {
+        throw new ArgumentError(`sequence of ${s.cache.length + s.tokens.length} positions exceeds its cache of ${s.cache.shape.capacity}`);
+      }
+    }
+    const total = lengths.reduce((a, b) => a + b, 0);
+    const positions = steps.flatMap((s) => s.tokens.map((_, i) => s.cache.length + i));
+    const logits = tidy(() => {
+      const { numHeads, numKvHeads } = config;
+      const q = ropeTables(positions, config.rope, this.backend, numHeads);
+      const k = numKvHeads === numHeads ? q : ropeTables(positions, config.rope, this.backend, numKvHeads);
+      let h = gather(weights.embedTokens, tensor(Int32Array.from(steps.flatMap((s) => s.tokens)), [total], 'i32', this.backend));
+      for (let layer = 0; layer < weights.layers.length; layer++) {
+        h = tidy(() => this.block(h, weights.layers[layer], layer, steps, q, k));
+      }
+      const rows = options.allLogits ? h : lastRows(h, lengths);
+      const normed = rmsNorm(rows, weights.finalNorm, config.rmsNormEps);
+      return linear(normed, weights.lmHead);
+    });
+    for (const s of steps) s.cache.commit(s.tokens.length);
+    return logits;
+  }
+
+  /** One decoder block: h + attention(norm(h)), then + mlp(norm(.)). */
+  private block(
+    h: Tensor,
+    w: DecoderLayerWeights,
+    layer: number,
+    steps: readonly SequenceStep[],
+    qRope: { cos: Tensor; sin: Tensor },
+    kRope: { cos: Tensor; sin: Tensor },
+  ): Tensor {
+    const { numHeads, numKvHeads, headDim, rmsNormEps, slidingWindow } = this.config;
+    const T = h.shape[0];
+    const x = rmsNorm(h, w.inputNorm, rmsNormEps);
+    const q = rope(project(x, w.q).reshape([T * numHeads, headDim]), qRope.cos, qRope.sin).reshape([T, numHeads, headDim]);
+    const k = rope(project(x, w.k).reshape([T * numKvHeads, headDim]), kRope.cos, kRope.sin).reshape([T, numKvHeads, headDim]);
+    const v = project(x, w.v).reshape([T, numKvHeads, headDim]);
+    const scale = 1 / Math.sqrt(headDim);
+    const outputs: Tensor[] = [];
+    let row = 0;
+    for (const { tokens, cache } of steps) {
+      const n = tokens.length;
+      const one = steps.length === 1;
+      const qs = one ? q : slice(q, [row, 0, 0], [row + n, numHeads, headDim]);
+      cache.append(layer, one ? k : slice(k, [row, 0, 0], [row + n, numKvHeads, headDim]), one ? v : slice(v, [row, 0, 0], [row + n, numKvHeads, headDim]));
+      const selected = cache.select(layer, cache.length + n - 1);
+      outputs.push(
+        attention(qs, cache.keys(layer), cache.values(layer), {
+          length: cache.length + n,
+          queryStart: cache.length,
+          scale,
+          positions: selected ?? undefined,
+          window: slidingWindow,
+        }),
+      );
+      row += n;
+    }
+    const attended = (outputs.length === 1 ? outputs[0] : concat(outputs, 0)).reshape([T, numHeads * headDim]);
+    const h1 = add(h, project(attended, w.o));
+    const y = rmsNorm(h1, w.postAttentionNorm, rmsNormEps);
+    // SwiGLU (Shazeer 2020): down(silu(gate(y)) * up(y)).
+    const mlp = project(mul(silu(project(y, w.gate)), project(y, w.up)), w.down);
+    return add(h1, mlp);
+  }
+}
+
+function project(x: Tensor, p: Projection): Tensor {
+  return linear(x, p.weight, p.bias);
+}
+
+/** The last row of each sequence's block of rows in h [total, hidden]. */
+function lastRows(h: Tensor, lengths: readonly number[]): Tensor {
+  if (lengths.length === 1) return lengths[0] === 1 ? h : slice(h, [lengths[0] - 1, 0]);
+  const rows: Tensor[] = [];
+  let end = 0;
+  for (const n of lengths) {
+    end += n;
+    rows.push(slice(h, [end - 1, 0], [end, h.shape[1]]));
+  }
+  return concat(rows, 0);
+}
