@@ -11,6 +11,7 @@ export async function inspectCommand(path: string, options: { json?: boolean }):
     bar?.update(Math.floor(done / 1048576));
   });
   (bar as ReturnType<typeof progressBar> | null)?.stop();
+  for (const warning of report.warnings) process.stderr.write(`sparsekit: warning: ${warning}\n`);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
@@ -18,12 +19,17 @@ export async function inspectCommand(path: string, options: { json?: boolean }):
   process.stdout.write(renderInspectReport(report));
 }
 
+/**
+ * The report as a table: one row per dense tensor and per sparse weight (its format, logical
+ * shape, the sparsity of the whole matrix, and the bytes of all its stored parts).
+ */
 export function renderInspectReport(report: InspectReport): string {
   const multiFile = report.files.length > 1;
-  const head = ['tensor', ...(multiFile ? ['file'] : []), 'dtype', 'shape', 'sparsity', 'bytes'];
+  const head = ['tensor', ...(multiFile ? ['file'] : []), 'format', 'dtype', 'shape', 'sparsity', 'bytes'];
   const rows = report.tensors.map((t) => [
     t.name,
     ...(multiFile ? [t.file] : []),
+    t.format,
     t.dtype,
     `[${t.shape.join(', ')}]`,
     percent(t.sparsity),
@@ -33,7 +39,7 @@ export function renderInspectReport(report: InspectReport): string {
   const { totals } = report;
   return (
     `${table(head, rows, right)}\n` +
-    `${totals.tensors} tensors, ${totals.elements.toLocaleString('en-US')} elements, ${formatBytes(totals.bytes)} of data ` +
+    `${totals.tensors} tensors${totals.sparseWeights > 0 ? ` (${totals.sparseWeights} sparse)` : ''}, ${totals.elements.toLocaleString('en-US')} elements, ${formatBytes(totals.bytes)} of data ` +
     `in ${report.files.length} file${report.files.length === 1 ? '' : 's'} (${formatBytes(totals.fileBytes)}); ` +
     `sparsity ${percent(totals.sparsity)} (${totals.zeros.toLocaleString('en-US')} zeros)\n`
   );

@@ -5,6 +5,8 @@ import { SparsekitError } from '../core/errors.js';
 import { benchCommand, BENCH_SUITES } from './bench.js';
 import { demoCommand } from './demo.js';
 import { EXIT } from './exit-codes.js';
+import { evalCommand, EVAL_TASKS } from './eval.js';
+import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -12,6 +14,18 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('must be an integer');
+  return n;
+}
+
+function number(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError('must be a number');
   return n;
 }
 
@@ -37,6 +51,33 @@ export function buildProgram(): Command {
     .option('--json <file>', 'also write { "records": [...] } to FILE')
     .option('--threads <n>', 'threads for our kernels and the peer (default: all cores)', positiveInt)
     .action((suite: string, options: { quick?: boolean; json?: string; threads?: number }) => benchCommand(suite, options));
+
+  program
+    .command('generate')
+    .description('continue a prompt with a model folder (config.json, *.safetensors, tokenizer.json), streaming tokens')
+    .argument('<model-dir>', 'a Hugging Face model folder (Llama, Qwen2 or Mistral; dense or sparse weights)')
+    .requiredOption('--prompt <text>', 'the text to continue')
+    .option('--max-new-tokens <n>', 'new tokens at most', integer, 64)
+    .option('--temperature <t>', '0 for greedy (default), else sampling temperature', number)
+    .option('--top-k <k>', 'sample among the k most likely tokens', integer)
+    .option('--top-p <p>', 'sample among the most likely tokens holding probability p', number)
+    .option('--seed <s>', 'seed of the sampler', integer)
+    .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
+    .action((dir: string, options: { prompt: string; maxNewTokens: number; temperature?: number; topK?: number; topP?: number; seed?: number; threads?: number }) =>
+      generateCommand(dir, options),
+    );
+
+  program
+    .command('eval')
+    .description(`evaluate a model folder (${EVAL_TASKS.join(', ')})`)
+    .argument('<task>', `one of: ${EVAL_TASKS.join(', ')}`)
+    .argument('<model-dir>', 'a Hugging Face model folder')
+    .requiredOption('--text <file>', 'UTF-8 text to score')
+    .option('--seq-len <n>', 'tokens per window (default: min(context, 1024))', positiveInt)
+    .option('--stride <n>', 'tokens the window advances (default: seq-len)', positiveInt)
+    .option('--json <file>', 'also write { "records": [...] } to FILE')
+    .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
+    .action((task: string, dir: string, options: { text: string; seqLen?: number; stride?: number; json?: string; threads?: number }) => evalCommand(task, dir, options));
 
   program
     .command('demo')

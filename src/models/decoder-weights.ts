@@ -49,3 +49,15 @@ export function decoderTensors(w: Omit<DecoderWeights, 'tensors'>): Tensor[] {
   addWeight(w.lmHead);
   return [...out];
 }
+
+/** DecoderWeights from its parts, with tensors() listing every tensor once (tied weights shared). */
+export function createDecoderWeights(parts: Omit<DecoderWeights, 'tensors'>): DecoderWeights {
+  const { embedTokens, layers, finalNorm, lmHead } = parts;
+  const frozen = { embedTokens, layers: Object.freeze([...layers]), finalNorm, lmHead };
+  return { ...frozen, tensors: () => decoderTensors(frozen) };
+}
+
+/** Frees every tensor of the weights (each once). */
+export function disposeDecoderWeights(weights: DecoderWeights): void {
+  for (const t of weights.tensors()) t.dispose();
+}

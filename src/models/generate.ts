@@ -12,6 +12,8 @@ export interface GenerateOptions extends SamplingOptions {
   readonly maxNewTokens: number;
   /** Stop a sequence at these ids (default: the model's eos ids). Pass [] to never stop early. */
   readonly eosTokenIds?: readonly number[];
+  /** The end-of-sequence ids cannot be chosen before this many new tokens (HF's min_new_tokens). */
+  readonly minNewTokens?: number;
   /** Called with each new token of each sequence, in order. */
   readonly onToken?: (sequence: number, token: number) => void;
 }
@@ -40,6 +42,7 @@ export async function generate(model: DecoderModel, prompts: readonly (readonly 
     }
   }
   const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds);
+  const minNewTokens = options.minNewTokens ?? 0;
   const sample = createSampler(options);
   const caches: KVCache[] = prompts.map((p) => model.createCache(Math.min(context, p.length + maxNewTokens)));
   const tokens: number[][] = prompts.map(() => []);
@@ -57,7 +60,9 @@ export async function generate(model: DecoderModel, prompts: readonly (readonly 
       const next: number[] = [];
       const stillRunning: number[] = [];
       running.forEach((seq, r) => {
-        const token = sample(rows.subarray(r * vocab, (r + 1) * vocab));
+        const row = rows.subarray(r * vocab, (r + 1) * vocab);
+        if (tokens[seq].length < minNewTokens) for (const id of eos) if (id < vocab) row[id] = -Infinity;
+        const token = sample(row);
         tokens[seq].push(token);
         options.onToken?.(seq, token);
         const full = caches[seq].length + 1 > caches[seq].shape.capacity;

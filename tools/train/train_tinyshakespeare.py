@@ -7,6 +7,10 @@ byte-level BPE with 1024 entries trained on the training split. Model: Llama, 4 
 256, 8 heads of 32, SwiGLU MLP of 688, tied embeddings, about 3.4M parameters, saved in f16
 (under 8 MB) with save_pretrained plus the tokenizer files, and train_log.json (losses,
 held-out perplexity, settings). Seeded; on one H200 it takes a few minutes.
+
+A model this size memorizes the ~300K training tokens within a few thousand steps (a first run
+reached train loss 0.09 while held-out loss rose to 8.2), so training keeps the weights of the
+best held-out loss seen at the periodic evaluations (early stopping) and uses attention dropout.
 """
 import argparse
 import json
@@ -28,7 +32,8 @@ def main():
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seq", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--vocab", type=int, default=1024)
     args = ap.parse_args()
@@ -49,7 +54,7 @@ def main():
     config = LlamaConfig(hidden_size=256, intermediate_size=688, num_hidden_layers=4, num_attention_heads=8,
                          num_key_value_heads=8, vocab_size=len(tok.get_vocab()), max_position_embeddings=512,
                          rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2,
-                         initializer_range=0.02)
+                         initializer_range=0.02, attention_dropout=0.1)
     model = LlamaForCausalLM(config).to(device)
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.1)
@@ -62,17 +67,24 @@ def main():
         x = torch.stack([ids[s:s + args.seq] for s in starts])
         return x.to(device)
 
+    held_windows = torch.stack([held_ids[s:s + args.seq] for s in range(0, len(held_ids) - args.seq, args.seq)])
+
     @torch.no_grad()
-    def held_out_loss():
-        model.eval()
+    def held_out_loss(m=None):
+        """Mean over non-overlapping held-out windows of each window's mean next-token loss."""
+        m = m or model
+        m.eval()
         losses = []
-        for s in range(0, len(held_ids) - args.seq, args.seq):
-            x = held_ids[s:s + args.seq].unsqueeze(0).to(device)
-            losses.append(model(x, labels=x).loss.float().item())
-        model.train()
+        for b in range(0, len(held_windows), 64):
+            x = held_windows[b:b + 64].to(device)
+            logits = m(x).logits.float()
+            per_window = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), x[:, 1:], reduction="none").mean(dim=1)
+            losses.extend(per_window.tolist())
+        m.train()
         return sum(losses) / len(losses)
 
     log = {"settings": vars(args), "parameters": params, "train_tokens": len(train_ids), "held_out_tokens": len(held_ids), "steps": []}
+    best = {"loss": float("inf"), "step": -1, "state": None}
     start = time.time()
     model.train()
     for step in range(args.steps):
@@ -84,15 +96,17 @@ def main():
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        if step % 500 == 0 or step == args.steps - 1:
-            entry = {"step": step, "train_loss": loss.item(), "seconds": time.time() - start}
-            if step % 1000 == 0 or step == args.steps - 1:
-                entry["held_out_loss"] = held_out_loss()
+        if step % args.eval_every == 0 or step == args.steps - 1:
+            entry = {"step": step, "train_loss": loss.item(), "held_out_loss": held_out_loss(), "seconds": time.time() - start}
+            if entry["held_out_loss"] < best["loss"]:
+                best = {"loss": entry["held_out_loss"], "step": step, "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
             log["steps"].append(entry)
             print(json.dumps(entry), flush=True)
-    final = held_out_loss()
-    log["held_out_loss"] = final
-    log["held_out_perplexity_f32"] = math.exp(final)
+    model.load_state_dict(best["state"])
+    log["best_step"] = best["step"]
+    log["held_out_loss"] = best["loss"]
+    log["held_out_perplexity_f32"] = math.exp(best["loss"])
+    model.eval()
     model = model.half().cpu()
     os.makedirs(args.out, exist_ok=True)
     model.save_pretrained(args.out, safe_serialization=True)
@@ -102,12 +116,7 @@ def main():
             os.remove(os.path.join(args.out, extra))
     # Held-out loss of the f16-rounded weights, computed in f32: what sparsekit should reproduce.
     model32 = model.float().to(device).eval()
-    with torch.no_grad():
-        losses = []
-        for s in range(0, len(held_ids) - args.seq, args.seq):
-            x = held_ids[s:s + args.seq].unsqueeze(0).to(device)
-            losses.append(model32(x, labels=x).loss.item())
-    log["held_out_loss_f16_weights"] = sum(losses) / len(losses)
+    log["held_out_loss_f16_weights"] = held_out_loss(model32)
     log["held_out_perplexity_f16_weights"] = math.exp(log["held_out_loss_f16_weights"])
     log["eval_protocol"] = f"non-overlapping windows of {args.seq} tokens over the held-out 10%, mean next-token loss per window, averaged"
     with open(os.path.join(args.out, "train_log.json"), "w") as f:

@@ -3,3 +3,4 @@ export * from './file-source.js';
 export * from './safetensors-file.js';
 export * from './atomic-file.js';
 export * from './inspect.js';
+export * from './tokenizer-file.js';

@@ -1,0 +1,173 @@
+/** The sparse layout of docs/sparse-checkpoint.md: tensor names, dtypes and shapes written, and reading them back. */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { MemoryByteSource } from '../../src/io/byte-source.js';
+import { encodeSafetensors, type SafetensorsTensorInput } from '../../src/io/safetensors-encode.js';
+import { SafetensorsReader } from '../../src/io/safetensors-reader.js';
+import { tensor } from '../../src/core/ops.js';
+import type { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
+import {
+  decodeCheckpointLayout,
+  describeSparseFormat,
+  encodeWeight,
+  encodeWeights,
+  parseSparsekitMetadata,
+  readSparseWeight,
+  SPARSEKIT_METADATA_KEY,
+} from '../../src/models/checkpoint-layout.js';
+import { BsrMatrix } from '../../src/sparse/bsr.js';
+import { CsrMatrix } from '../../src/sparse/csr.js';
+import { NmMatrix } from '../../src/sparse/nm.js';
+import { cpuBackend } from '../helpers/cpu.js';
+import { randomNmDense, randomSparse } from '../sparse/helpers.js';
+import { assertSameWeight } from './helpers.js';
+
+let backend: CpuBackend;
+before(async () => {
+  backend = await cpuBackend();
+});
+
+const P = 'model.layers.0.mlp.up_proj.weight';
+
+function shapes(tensors: SafetensorsTensorInput[]): [string, string, readonly number[]][] {
+  return tensors.map((t) => [t.name, t.dtype, t.shape]);
+}
+
+async function readerOf(tensors: SafetensorsTensorInput[], metadata: Record<string, string>): Promise<SafetensorsReader> {
+  return SafetensorsReader.open(new MemoryByteSource(encodeSafetensors(tensors, metadata), 'mem.safetensors'));
+}
+
+describe('checkpoint layout: writing', () => {
+  it('stores CSR as row_ptr I32, col_indices U16 (cols <= 65536), values F32', async () => {
+    const csr = CsrMatrix.fromDense(randomSparse(6, 10, 0.4, 1), 6, 10, backend);
+    const { tensors, sparse } = await encodeWeight(P, csr);
+    assert.deepEqual(shapes(tensors), [
+      [`${P}.csr.row_ptr`, 'I32', [7]],
+      [`${P}.csr.col_indices`, 'U16', [csr.nnz]],
+      [`${P}.csr.values`, 'F32', [csr.nnz]],
+    ]);
+    assert.deepEqual(sparse, { format: 'csr', shape: [6, 10] });
+    csr.dispose();
+  });
+
+  it('stores N:M as values [rows, cols/m*n] and packed U8 indices, BSR as block parts with column-major values', async () => {
+    const nm = NmMatrix.fromDense(randomNmDense(3, 16, 2, 4, 2), 3, 16, 2, 4, backend);
+    const encodedNm = await encodeWeight(P, nm, { valuesDType: 'BF16' });
+    assert.deepEqual(shapes(encodedNm.tensors), [
+      [`${P}.nm.values`, 'BF16', [3, 8]],
+      [`${P}.nm.indices`, 'U8', [3, 2]],
+    ]);
+    assert.deepEqual(encodedNm.sparse, { format: 'nm', shape: [3, 16], n: 2, m: 4 });
+    const bsr = BsrMatrix.fromDense(randomSparse(8, 12, 0.3, 3), 8, 12, 4, 6, backend);
+    const encodedBsr = await encodeWeight(P, bsr, { valuesDType: 'F16' });
+    assert.deepEqual(shapes(encodedBsr.tensors), [
+      [`${P}.bsr.block_row_ptr`, 'I32', [3]],
+      [`${P}.bsr.block_col_indices`, 'I32', [bsr.nnzBlocks]],
+      [`${P}.bsr.values`, 'F16', [bsr.nnzBlocks, 6, 4]],
+    ]);
+    assert.deepEqual(encodedBsr.sparse, { format: 'bsr', shape: [8, 12], block: [4, 6] });
+    assert.equal(describeSparseFormat(encodedNm.sparse!), 'nm 2:4');
+    assert.equal(describeSparseFormat(encodedBsr.sparse!), 'bsr 4x6');
+    nm.dispose();
+    bsr.dispose();
+  });
+
+  it('writes one "sparsekit" metadata entry naming each sparse weight, and a dense tensor as itself', async () => {
+    const csr = CsrMatrix.fromDense(randomSparse(4, 4, 0.5, 4), 4, 4, backend);
+    const dense = tensor(new Float32Array([1, 2, 3]), [3], 'f32', backend);
+    const { tensors, metadata } = await encodeWeights([
+      ['a.weight', csr],
+      ['norm.weight', dense],
+    ]);
+    assert.deepEqual(Object.keys(metadata).sort(), ['format', SPARSEKIT_METADATA_KEY]);
+    assert.deepEqual(JSON.parse(metadata[SPARSEKIT_METADATA_KEY]), { version: 1, tensors: { 'a.weight': { format: 'csr', shape: [4, 4] } } });
+    assert.deepEqual(tensors.map((t) => t.name), ['a.weight.csr.row_ptr', 'a.weight.csr.col_indices', 'a.weight.csr.values', 'norm.weight']);
+    const denseOnly = await encodeWeights([['norm.weight', dense]]);
+    assert.deepEqual(denseOnly.metadata, { format: 'pt' });
+    const stored = await encodeWeight('a.weight', csr, { storeDense: true });
+    assert.deepEqual(shapes(stored.tensors), [['a.weight', 'F32', [4, 4]]]);
+    assert.deepEqual(stored.tensors[0].data, csr.toDenseSync());
+    assert.equal(stored.sparse, null);
+    csr.dispose();
+    dense.dispose();
+  });
+});
+
+describe('checkpoint layout: reading', () => {
+  it('finds sparse weights and rebuilds each format, values of any float dtype decoded to f32', async () => {
+    const weights = [
+      ['w.csr', CsrMatrix.fromDense(randomSparse(5, 9, 0.5, 5), 5, 9, backend)],
+      ['w.nm', NmMatrix.fromDense(randomNmDense(4, 8, 1, 4, 6), 4, 8, 1, 4, backend)],
+      ['w.bsr', BsrMatrix.fromDense(randomSparse(4, 8, 0.4, 7), 4, 8, 2, 4, backend)],
+    ] as const;
+    for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+      const { tensors, metadata } = await encodeWeights(weights, { valuesDType: dtype });
+      const reader = await readerOf([...tensors, { name: 'plain', dtype: 'F32', shape: [2], data: new Float32Array(2) }], metadata);
+      const layout = decodeCheckpointLayout(reader.tensors(), reader.metadata, reader.fileName);
+      assert.deepEqual([...layout.sparse.keys()].sort(), ['w.bsr', 'w.csr', 'w.nm']);
+      assert.deepEqual(layout.dense.map((t) => t.name), ['plain']);
+      for (const [name, original] of weights) {
+        const entry = layout.sparse.get(name)!;
+        assert.equal(entry.valuesDType, dtype);
+        const loaded = await readSparseWeight(reader, entry, backend);
+        assertSameWeight(loaded, original, name, dtype);
+        loaded.dispose();
+      }
+    }
+    for (const [, w] of weights) w.dispose();
+  });
+
+  it('reads I32 column indices too, and reports parts no metadata describes', async () => {
+    const csr = CsrMatrix.fromDense(randomSparse(3, 5, 0.5, 8), 3, 5, backend);
+    const { tensors, metadata } = await encodeWeights([['w', csr]]);
+    const asI32 = tensors.map((t) => (t.name.endsWith('col_indices') ? { ...t, dtype: 'I32' as const, data: Int32Array.from(t.data as Uint16Array) } : t));
+    const reader = await readerOf(asI32, metadata);
+    const layout = decodeCheckpointLayout(reader.tensors(), reader.metadata, 'f');
+    const loaded = await readSparseWeight(reader, layout.sparse.get('w')!, backend);
+    assertSameWeight(loaded, csr, 'w');
+    const orphan = decodeCheckpointLayout(reader.tensors(), {}, 'f');
+    assert.equal(orphan.sparse.size, 0);
+    assert.deepEqual([...orphan.orphanParts].sort(), ['w.csr.col_indices', 'w.csr.row_ptr', 'w.csr.values']);
+    loaded.dispose();
+    csr.dispose();
+  });
+
+  it('rejects malformed metadata, naming the file and the weight', () => {
+    const meta = (value: unknown) => ({ [SPARSEKIT_METADATA_KEY]: typeof value === 'string' ? value : JSON.stringify(value) });
+    assert.throws(() => parseSparsekitMetadata(meta('{'), 'f.safetensors'), /^ModelError: f\.safetensors: metadata "sparsekit": not valid JSON/);
+    assert.throws(() => parseSparsekitMetadata(meta({ version: 2, tensors: {} }), 'f'), /layout version 2 is not supported.*newer sparsekit/);
+    assert.throws(() => parseSparsekitMetadata(meta({ version: 1 }), 'f'), /no "tensors" object/);
+    assert.throws(() => parseSparsekitMetadata(meta({ version: 1, tensors: { w: { format: 'coo', shape: [2, 2] } } }), 'f'), /tensor "w": unknown format "coo"/);
+    assert.throws(() => parseSparsekitMetadata(meta({ version: 1, tensors: { w: { format: 'nm', shape: [2, 8], n: 4, m: 4 } } }), 'f'), /1 <= n < m/);
+    assert.throws(() => parseSparsekitMetadata(meta({ version: 1, tensors: { w: { format: 'bsr', shape: [6, 8], block: [4, 4] } } }), 'f'), /does not divide into 4 x 4 blocks/);
+    assert.throws(() => parseSparsekitMetadata(meta({ version: 1, tensors: { w: { format: 'csr', shape: [2] } } }), 'f'), /"shape" must be \[rows, cols\]/);
+    assert.equal(parseSparsekitMetadata({ format: 'pt' }, 'f'), null);
+  });
+
+  it('rejects missing parts and parts of the wrong dtype or shape', async () => {
+    const csr = CsrMatrix.fromDense(randomSparse(3, 5, 0.5, 9), 3, 5, backend);
+    const { tensors, metadata } = await encodeWeights([['w', csr]]);
+    const infos = (await readerOf(tensors, metadata)).tensors();
+    const without = infos.filter((t) => !t.name.endsWith('row_ptr'));
+    assert.throws(() => decodeCheckpointLayout(without, metadata, 'f'), /f: csr weight "w" \[3, 5\]: part "w\.csr\.row_ptr" is missing/);
+    const wrongDtype = infos.map((t) => (t.name.endsWith('row_ptr') ? { ...t, dtype: 'I64' as const } : t));
+    assert.throws(() => decodeCheckpointLayout(wrongDtype, metadata, 'f'), /tensor "w\.csr\.row_ptr": dtype I64; the csr layout stores it as I32/);
+    const wrongShape = infos.map((t) => (t.name.endsWith('row_ptr') ? { ...t, shape: [5] } : t));
+    assert.throws(() => decodeCheckpointLayout(wrongShape, metadata, 'f'), /tensor "w\.csr\.row_ptr": shape \[5\], expected \[4\]/);
+    const both = [...infos, { name: 'w', dtype: 'F32' as const, shape: [3, 5], dataOffsets: [0, 0] as [number, number] }];
+    assert.throws(() => decodeCheckpointLayout(both, metadata, 'f'), /stored both as a plain tensor and/);
+    csr.dispose();
+  });
+
+  it('rejects NaN among sparse values and invalid structure, naming the weight', async () => {
+    const csr = CsrMatrix.fromDense(new Float32Array([1, 0, 2, 0, 0, 3]), 2, 3, backend);
+    const { tensors, metadata } = await encodeWeights([['w', csr]]);
+    const nan = tensors.map((t) => (t.name.endsWith('values') ? { ...t, data: new Float32Array([1, NaN, 3]) } : t));
+    let reader = await readerOf(nan, metadata);
+    await assert.rejects(readSparseWeight(reader, decodeCheckpointLayout(reader.tensors(), metadata, 'f').sparse.get('w')!, backend), /tensor "w\.csr\.values": element 1 is NaN/);
+    const unsorted = tensors.map((t) => (t.name.endsWith('col_indices') ? { ...t, data: new Uint16Array([2, 0, 2]) } : t));
+    reader = await readerOf(unsorted, metadata);
+    await assert.rejects(readSparseWeight(reader, decodeCheckpointLayout(reader.tensors(), metadata, 'f').sparse.get('w')!, backend), /csr weight "w": invalid parts: .*strictly increase/);
+    csr.dispose();
+  });
+});
