@@ -7,8 +7,56 @@ import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from '../../../cor
 import { broadcastStrides, type Shape, shapesEqual, sizeOf } from '../../../core/shape.js';
 
 export function unaryReference(op: UnaryOp, x: Float32Array, out: Float32Array): void {
+  if (unaryF32Loop(op, x, out)) return;
   const f = UNARY_OPS[op].reference;
   for (let i = 0; i < x.length; i++) out[i] = f(x[i]);
+}
+
+/**
+ * Dedicated loops for the ops a forward pass runs every layer. The generic loop calls the
+ * table's function per element; once several ops have run through it the call site is
+ * megamorphic and V8 stops inlining (measured 8 -> 26 us for 2048 elements), so these keep one
+ * monomorphic loop each. Same results as the table entries.
+ */
+function unaryF32Loop(op: UnaryOp, x: Float32Array, out: Float32Array): boolean {
+  const n = x.length;
+  switch (op) {
+    case 'silu':
+      for (let i = 0; i < n; i++) out[i] = x[i] / (1 + Math.exp(-x[i]));
+      return true;
+    case 'exp':
+      for (let i = 0; i < n; i++) out[i] = Math.exp(x[i]);
+      return true;
+    case 'relu':
+      for (let i = 0; i < n; i++) out[i] = x[i] > 0 ? x[i] : 0;
+      return true;
+    case 'neg':
+      for (let i = 0; i < n; i++) out[i] = -x[i];
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Same-shape f32 add/sub/mul/div in dedicated loops (see unaryF32Loop for why). */
+function binaryF32Loop(op: BinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): boolean {
+  const n = out.length;
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
+      return true;
+    case 'sub':
+      for (let i = 0; i < n; i++) out[i] = a[i] - b[i];
+      return true;
+    case 'mul':
+      for (let i = 0; i < n; i++) out[i] = a[i] * b[i];
+      return true;
+    case 'div':
+      for (let i = 0; i < n; i++) out[i] = a[i] / b[i];
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** out = op(a, b) with NumPy broadcasting into `outShape`. */
@@ -23,7 +71,9 @@ export function binaryReference(
 ): void {
   const f = BINARY_OPS[op].reference;
   const n = sizeOf(outShape);
-  if (shapesEqual(aShape, bShape)) {
+  const sameShape = shapesEqual(aShape, bShape);
+  if (sameShape && a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array && binaryF32Loop(op, a, b, out)) return;
+  if (sameShape) {
     for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
     return;
   }
