@@ -6,6 +6,8 @@
  */
 import type { Backend } from '../../src/core/backend.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../../src/backends/webgpu/index.js';
+import { ATTENTION_CHUNK } from '../../src/backends/webgpu/shaders/attention.js';
+import { attentionReference } from '../../src/backends/cpu/reference/attention.js';
 import { affineReference, binaryReference, castReference, unaryReference } from '../../src/backends/cpu/reference/elementwise.js';
 import { concatReference, gatherReference, sliceReference, transposeReference } from '../../src/backends/cpu/reference/layout.js';
 import { matmulReference } from '../../src/backends/cpu/reference/matmul.js';
@@ -363,6 +365,103 @@ const rope: Case = async (b) => {
   return checks;
 };
 
+interface AttentionCase {
+  readonly what: string;
+  readonly T: number;
+  readonly heads: number;
+  readonly kvHeads: number;
+  readonly D: number;
+  readonly length: number;
+  readonly queryStart: number;
+  readonly positions?: readonly number[];
+  readonly window?: number;
+  /** 1/sqrt(D) when absent. */
+  readonly scale?: number;
+}
+
+/**
+ * Attention against the reference. The cache has rows past `length` holding NaN, which must never
+ * be read; rows with nothing visible must be NaN exactly where the reference's are (`mismatches`),
+ * the others are compared by norm-wise relative error.
+ */
+async function attentionChecks(b: Backend, c: AttentionCase, seed: number): Promise<Check[]> {
+  const capacity = c.length + 2;
+  const q = normal(c.T * c.heads * c.D, seed);
+  const k = normal(capacity * c.kvHeads * c.D, seed + 1);
+  const v = normal(capacity * c.kvHeads * c.D, seed + 2);
+  k.fill(NaN, c.length * c.kvHeads * c.D);
+  v.fill(NaN, c.length * c.kvHeads * c.D);
+  const scale = c.scale ?? 1 / Math.sqrt(c.D);
+  const positions = c.positions ? Int32Array.from(c.positions) : null;
+  const want = f32(q.length);
+  const selection = { length: c.length, queryStart: c.queryStart, scale, positions, window: c.window ?? null };
+  attentionReference(q, k, v, { queries: c.T, heads: c.heads, kvHeads: c.kvHeads, headDim: c.D }, selection, want);
+  const inputs = [ops.tensor(q, [c.T, c.heads, c.D], 'f32', b), ops.tensor(k, [capacity, c.kvHeads, c.D], 'f32', b), ops.tensor(v, [capacity, c.kvHeads, c.D], 'f32', b)];
+  const pos = positions ? ops.tensor(positions, [positions.length], 'i32', b) : undefined;
+  const out = ops.attention(inputs[0], inputs[1], inputs[2], { length: c.length, queryStart: c.queryStart, scale, positions: pos, window: c.window });
+  const got = Float32Array.from(await out.read());
+  for (const t of [...inputs, pos, out]) t?.dispose();
+  let mismatches = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(got[i]) !== Number.isNaN(want[i])) mismatches++;
+    if (Number.isNaN(got[i]) || Number.isNaN(want[i])) got[i] = want[i] = 0;
+  }
+  const what = `attention ${c.what} (T=${c.T}, ${c.heads}/${c.kvHeads} heads, D=${c.D}, length ${c.length}, start ${c.queryStart})`;
+  return [
+    { what: `${what}: NaN rows`, mismatches },
+    { what, error: relativeError(got, want) },
+  ];
+}
+
+/** Ascending positions in [0, limit), each kept with probability `density`. */
+function randomPositions(limit: number, density: number, seed: number): number[] {
+  const rng = new Random(seed);
+  return Array.from({ length: limit }, (_, s) => s).filter(() => rng.uniform() < density);
+}
+
+const attention: Case = async (b) => {
+  const cases: AttentionCase[] = [];
+  const heads: [string, number, number][] = [
+    ['MHA', 4, 4],
+    ['GQA', 8, 2],
+    ['MQA', 4, 1],
+  ];
+  // Prefill, and a chunk after a prefix of 1 .. 1983 positions (several chunks of candidates).
+  const prefixes = [1, 40, 300, 1983];
+  let i = 0;
+  for (const D of [3, 4, 32, 64, 67, 80, 128]) {
+    for (const [name, h, kv] of heads) {
+      const T = [1, 5, 17][i % 3];
+      const prefix = prefixes[i++ % prefixes.length];
+      cases.push({ what: `${name} prefill`, T, heads: h, kvHeads: kv, D, length: T, queryStart: 0 });
+      cases.push({ what: `${name} after ${prefix}`, T, heads: h, kvHeads: kv, D, length: prefix + T, queryStart: prefix });
+    }
+  }
+  const base = { heads: 8, kvHeads: 2 };
+  const chunk = ATTENTION_CHUNK;
+  for (const length of [chunk - 1, chunk, chunk + 1, 2 * chunk + 1]) cases.push({ ...base, what: 'decode at a chunk edge', T: 1, D: 16, length, queryStart: length - 1 });
+  for (const D of [4, 80]) {
+    cases.push({ ...base, D, what: 'decode, positions', T: 1, length: 1500, queryStart: 1499, positions: randomPositions(1500, 0.2, D) });
+    cases.push({ ...base, D, what: 'positions beyond the causal limit and length', T: 17, length: 900, queryStart: 600, positions: randomPositions(902, 0.3, D + 1) });
+    cases.push({ ...base, D, what: 'decode, window 64', T: 1, length: 1000, queryStart: 999, window: 64 });
+    cases.push({ ...base, D, what: 'window 1', T: 5, length: 205, queryStart: 200, window: 1 });
+    cases.push({ ...base, D, what: 'window and positions', T: 17, length: 700, queryStart: 683, window: 300, positions: randomPositions(700, 0.5, D + 2) });
+    cases.push({ ...base, D, what: 'length 0', T: 5, length: 0, queryStart: 0 });
+    cases.push({ ...base, D, what: 'empty positions', T: 1, length: 50, queryStart: 49, positions: [] });
+    cases.push({ ...base, D, what: 'positions visible to later rows only', T: 17, length: 17, queryStart: 0, positions: [10, 12] });
+    cases.push({ ...base, D, what: 'window past the only positions', T: 5, length: 400, queryStart: 395, window: 8, positions: [2, 100, 386] });
+  }
+  // Beyond u32: the same visible positions must come out of the backend's clamping.
+  cases.push({ ...base, D: 8, what: 'start and window beyond u32', T: 5, length: 100, queryStart: 5e9, window: 5e9 - 50 });
+  cases.push({ ...base, D: 8, what: 'window ending before the cache', T: 5, length: 100, queryStart: 5e9, window: 1000 });
+  // Scores up to about 200 (exp overflows f32 past 88.7) need the max subtraction. Larger D would
+  // add f32 rounding of the scores themselves (an ulp of 200 is 1.5e-5) that no kernel avoids.
+  for (const D of [8, 16]) cases.push({ ...base, D, what: 'scale 10', T: 5, length: 600, queryStart: 595, scale: 10 });
+  const checks: Check[] = [];
+  for (const [j, c] of cases.entries()) checks.push(...(await attentionChecks(b, c, 200 + 3 * j)));
+  return checks;
+};
+
 const gather: Case = async (b) => {
   const checks: Check[] = [];
   const V = 11;
@@ -577,6 +676,7 @@ const dispatch2d: Case = async () => {
     const s = f32(100);
     reduceReference('sum', x, 100, 50, 1, s);
     checks.push(await close('sum rows on a 2-D grid', ops.sum(put(b, x, [100, 50]), 1), s));
+    checks.push(...(await attentionChecks(b, { what: 'on a 2-D grid', T: 7, heads: 8, kvHeads: 2, D: 20, length: 40, queryStart: 31 }, 86)));
   } finally {
     b.dispose();
   }
@@ -614,6 +714,7 @@ export const CASES: Readonly<Record<string, Case>> = {
   softmax,
   norms,
   rope,
+  attention,
   gather,
   layout,
   reduce,

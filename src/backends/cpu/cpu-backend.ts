@@ -14,7 +14,6 @@ import { WasmHeap } from './heap.js';
 import { KERNEL_NAMES, type KernelModuleExports, X_STAGING_FLOATS } from './kernels.js';
 import { planMatmul } from './matmul-plan.js';
 import type { CpuPlatform, SimdVariant } from './platform.js';
-import { attentionReference } from './reference/attention.js';
 import { affineReference, binaryReference, castReference, unaryReference } from './reference/elementwise.js';
 import { concatReference, gatherReference, sliceReference, transposeReference } from './reference/layout.js';
 import {
@@ -26,7 +25,7 @@ import {
 } from './reference/normalization.js';
 import { argmaxReference, reduceReference, topkReference } from './reference/reduce.js';
 import { SparseKernels } from './sparse-kernels.js';
-import { CONTROL_BLOCK_BYTES, evenBounds, instantiateKernels, type KernelFunction, ThreadPool, type WorkerHandle } from './thread-pool.js';
+import { CONTROL_BLOCK_BYTES, evenBounds, instantiateKernels, type KernelFunction, MAX_PARTITIONS, ThreadPool, type WorkerHandle } from './thread-pool.js';
 
 export interface CpuBackendOptions {
   /** Threads to run kernels on, the calling one included (default: all logical cores). */
@@ -46,6 +45,8 @@ export class CpuStorage implements Storage {
 const HEAP_BASE = 1 << 20; // below: the kernels' static data and the thread pool's control block
 const INITIAL_PAGES = 256; // 16 MiB
 const MAX_PAGES = 65536; // 4 GiB, all a 32-bit memory can address
+/** Below this many q.k multiply-adds (about 20 us), attention runs on the calling thread alone. */
+const ATTENTION_PARALLEL_MIN_MACS = 1 << 17;
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
@@ -57,6 +58,8 @@ export class CpuBackend implements Backend {
   readonly gemmScratchStride: number;
   /** Byte offset of the batch-1 activation staging area (csr_spmv_staged). */
   readonly xStagingOffset: number;
+  /** Rows of one word per candidate that the attention kernel needs per thread, by query heads per KV head. */
+  private readonly attentionScratchRows: (group: number) => number;
   private readonly sparse: SparseKernels;
 
   private constructor(heap: WasmHeap, pool: ThreadPool, simd: SimdVariant, exports: KernelModuleExports) {
@@ -65,6 +68,7 @@ export class CpuBackend implements Backend {
     this.simd = simd;
     this.gemmScratchStride = exports.gemm_scratch_bytes();
     this.xStagingOffset = exports.x_staging_offset();
+    this.attentionScratchRows = exports.attention_scratch_rows;
     this.gemmScratchOffset = heap.alloc(this.gemmScratchStride * pool.threads);
     this.sparse = new SparseKernels(this);
   }
@@ -279,23 +283,43 @@ export class CpuBackend implements Backend {
 
   // ------------------------------------------------------------ attention and caches
 
+  /**
+   * The SIMD kernel (wasm/attention.ts) over (query row, head) pairs r = t * heads + h. Later
+   * causal rows cost more, so there are four partitions a thread, taken from the pool's shared
+   * counter. The kernel runs heads that share a KV head together (one read of the cache for all),
+   * so partitions keep such groups whole, or halves of them where whole groups would leave threads idle.
+   */
   attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
     const [T, heads, headDim] = q.shape;
+    const kvHeads = k.shape[1];
     const out = this.empty(q.shape, 'f32');
-    attentionReference(
-      this.view(q) as Float32Array,
-      this.view(k) as Float32Array,
-      this.view(v) as Float32Array,
-      { queries: T, heads, kvHeads: k.shape[1], headDim },
-      {
-        length: options.length,
-        queryStart: options.queryStart,
-        scale: options.scale,
-        positions: options.positions ? (this.view(options.positions) as Int32Array) : null,
-        window: options.window ?? null,
-      },
-      this.view(out),
-    );
+    if (out.size === 0) return out;
+    const { length, queryStart, scale, positions, window } = options;
+    const candidates = positions ? positions.size : length;
+    const rows = T * heads;
+    const threads = this.pool.threads;
+    let bounds = [0, rows];
+    if (threads > 1 && rows > 1 && rows * candidates * headDim >= ATTENTION_PARALLEL_MIN_MACS) {
+      let unit = heads / kvHeads;
+      while (unit % 2 === 0 && rows / unit < threads) unit /= 2;
+      if (rows / unit < threads) unit = 1;
+      bounds = evenBounds(rows, Math.min(MAX_PARTITIONS, threads * 4), unit);
+    }
+    // Per thread: the visible positions and score rows, one word per candidate each.
+    const stride = Math.ceil(Math.max(1, candidates) / 16) * 16;
+    const blocks = bounds.length > 2 ? threads : 1;
+    const scratch = this.heap.alloc(blocks * this.attentionScratchRows(heads / kvHeads) * stride * 4);
+    const args = [
+      ...[q, k, v, out].map((t) => this.offsetOf(t)),
+      positions ? this.offsetOf(positions) : 0,
+      positions ? positions.size : 0,
+      ...[heads, kvHeads, headDim, length, queryStart, scale, window ?? 0, scratch, stride],
+    ];
+    try {
+      this.pool.run('attention_f32', args, bounds);
+    } finally {
+      this.heap.free(scratch);
+    }
     return out;
   }
 

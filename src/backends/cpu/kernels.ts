@@ -18,6 +18,7 @@ export const KERNEL_NAMES = [
   'bsr_spmm',
   'pack_x_tiles16',
   'softmax_rows',
+  'attention_f32',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
@@ -25,6 +26,7 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 /** The module's exports that are called directly, not through the pool. */
 export interface KernelModuleExports {
   gemm_scratch_bytes(): number;
+  attention_scratch_rows(group: number): number;
   static_data_end(): number;
   x_staging_offset(): number;
 }

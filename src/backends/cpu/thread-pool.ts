@@ -25,7 +25,7 @@ const ARGS_BYTE_OFFSET = 1024; // f64 arguments from here
  * polling briefly keeps back-to-back kernels (a forward pass) on hot threads, as OpenMP runtimes
  * spin before blocking (GOMP_SPINCOUNT).
  */
-const SPIN_MS = 0.2;
+const SPIN_MS = 5;
 export const MAX_ARGS = 32;
 /** Bytes the control block takes in the shared memory. */
 export const CONTROL_BLOCK_BYTES = ARGS_BYTE_OFFSET + MAX_ARGS * 8;

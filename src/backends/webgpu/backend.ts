@@ -14,6 +14,7 @@ import { axisSplit } from '../cpu/reference/normalization.js';
 import { BufferUsage, paddedSize, WebGpuStorage } from './buffers.js';
 import { Dispatcher } from './pipelines.js';
 import { CommandQueue, gatherCheck, webgpuError } from './queue.js';
+import { attentionKernel } from './shaders/attention.js';
 import { affineKernel, binaryKernel, castKernel, fillKernel, unaryKernel } from './shaders/elementwise.js';
 import { concatPartKernel, gatherKernel, gatherReportKernel, stridedCopyKernel } from './shaders/layout.js';
 import { matmulKernel } from './shaders/matmul.js';
@@ -300,12 +301,43 @@ export class WebGpuBackend implements Backend {
 
   // ------------------------------------------------------------ attention and caches
 
+  /** One workgroup per (query row, head), streaming the cache in chunks (shaders/attention.ts). */
   attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
-    void q;
-    void k;
-    void v;
-    void options;
-    throw new SparsekitError('E_UNSUPPORTED', 'attention is not implemented on the WebGPU backend yet; run the model on the CPU backend');
+    const [T, heads, headDim] = q.shape;
+    const out = this.empty(q.shape, 'f32');
+    if (out.size === 0) return out;
+    const { positions } = options;
+    // The shader's u32 arithmetic takes the same visible positions from small numbers: a query
+    // start past the cache moves back to its end with the window shortened alike, and a window
+    // longer than every query position is no window.
+    let { length, queryStart } = options;
+    let window = options.window ?? 0;
+    if (queryStart > length) {
+      const shift = queryStart - length;
+      queryStart = length;
+      if (window > shift) window -= shift;
+      else if (window > 0) length = queryStart = window = 0; // the window lies wholly past the cache
+    }
+    if (window >= queryStart + T) window = 0;
+    this.dispatcher.run(
+      attentionKernel({
+        q: buf(q),
+        k: buf(k),
+        v: buf(v),
+        out: buf(out),
+        positions: positions ? buf(positions) : null,
+        count: positions ? positions.size : 0,
+        T,
+        heads,
+        kvHeads: k.shape[1],
+        headDim,
+        length,
+        queryStart,
+        scale: options.scale,
+        window,
+      }),
+    );
+    return out;
   }
 
   copyInto(dst: Tensor, dstOffset: number, src: Tensor): void {

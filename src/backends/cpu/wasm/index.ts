@@ -18,3 +18,4 @@ export function x_staging_offset(): usize {
   return X_STAGING;
 }
 export { softmax_rows } from './softmax';
+export { attention_f32, attention_scratch_rows } from './attention';
