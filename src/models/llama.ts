@@ -66,36 +66,46 @@ export class DecoderModel {
         throw new ArgumentError(`sequence of ${s.cache.length + s.tokens.length} positions exceeds its cache of ${s.cache.shape.capacity}`);
       }
     }
-    const total = lengths.reduce((a, b) => a + b, 0);
-    const positions = steps.flatMap((s) => s.tokens.map((_, i) => s.cache.length + i));
     const logits = tidy(() => {
-      const { numHeads, numKvHeads } = config;
-      const q = ropeTables(positions, config.rope, this.backend, numHeads);
-      const k = numKvHeads === numHeads ? q : ropeTables(positions, config.rope, this.backend, numKvHeads);
-      let h = gather(weights.embedTokens, tensor(Int32Array.from(steps.flatMap((s) => s.tokens)), [total], 'i32', this.backend));
+      const tables = this.ropeFor(steps);
+      let h = this.embed(steps);
       for (let layer = 0; layer < weights.layers.length; layer++) {
-        h = tidy(() => this.block(h, weights.layers[layer], layer, steps, q, k));
+        h = tidy(() => this.block(h, weights.layers[layer], layer, steps, tables));
       }
-      const rows = options.allLogits ? h : lastRows(h, lengths);
-      const normed = rmsNorm(rows, weights.finalNorm, config.rmsNormEps);
-      return linear(normed, weights.lmHead);
+      return this.logits(options.allLogits ? h : lastRows(h, lengths));
     });
     for (const s of steps) s.cache.commit(s.tokens.length);
     return logits;
   }
 
-  /** One decoder block: h + attention(norm(h)), then + mlp(norm(.)). */
-  private block(
-    h: Tensor,
-    w: DecoderLayerWeights,
-    layer: number,
-    steps: readonly SequenceStep[],
-    qRope: { cos: Tensor; sin: Tensor },
-    kRope: { cos: Tensor; sin: Tensor },
-  ): Tensor {
+  /** Hidden states [total new tokens, hidden] of the steps' tokens: their embeddings. */
+  embed(steps: readonly SequenceStep[]): Tensor {
+    const ids = Int32Array.from(steps.flatMap((s) => s.tokens));
+    return gather(this.weights.embedTokens, tensor(ids, [ids.length], 'i32', this.backend));
+  }
+
+  /** Rotary tables for the steps' new tokens, for queries and for keys (see block()). */
+  ropeFor(steps: readonly SequenceStep[]): BlockRope {
+    const { numHeads, numKvHeads } = this.config;
+    const positions = steps.flatMap((s) => s.tokens.map((_, i) => s.cache.length + i));
+    const q = ropeTables(positions, this.config.rope, this.backend, numHeads);
+    const k = numKvHeads === numHeads ? q : ropeTables(positions, this.config.rope, this.backend, numKvHeads);
+    return { q, k };
+  }
+
+  /**
+   * One decoder block over hidden states h [T, hidden] of the steps' new tokens: h +
+   * attention(norm(h)), then + mlp(norm(.)). Appends keys and values to the steps' caches at
+   * layer `layer` (not committed). `onInput` sees the input of each Linear group as it is formed
+   * (calibration statistics for pruning); `weights` may be a replacement for the layer's own.
+   */
+  block(h: Tensor, w: DecoderLayerWeights, layer: number, steps: readonly SequenceStep[], tables: BlockRope, onInput?: LinearInputHook): Tensor {
+    const qRope = tables.q;
+    const kRope = tables.k;
     const { numHeads, numKvHeads, headDim, rmsNormEps, slidingWindow } = this.config;
     const T = h.shape[0];
     const x = rmsNorm(h, w.inputNorm, rmsNormEps);
+    onInput?.('qkv', x);
     const q = rope(project(x, w.q).reshape([T * numHeads, headDim]), qRope.cos, qRope.sin).reshape([T, numHeads, headDim]);
     const k = rope(project(x, w.k).reshape([T * numKvHeads, headDim]), kRope.cos, kRope.sin).reshape([T, numKvHeads, headDim]);
     const v = project(x, w.v).reshape([T, numKvHeads, headDim]);
@@ -120,13 +130,31 @@ export class DecoderModel {
       row += n;
     }
     const attended = (outputs.length === 1 ? outputs[0] : concat(outputs, 0)).reshape([T, numHeads * headDim]);
+    onInput?.('o', attended);
     const h1 = add(h, project(attended, w.o));
     const y = rmsNorm(h1, w.postAttentionNorm, rmsNormEps);
+    onInput?.('gateUp', y);
     // SwiGLU (Shazeer 2020): down(silu(gate(y)) * up(y)).
-    const mlp = project(mul(silu(project(y, w.gate)), project(y, w.up)), w.down);
-    return add(h1, mlp);
+    const act = mul(silu(project(y, w.gate)), project(y, w.up));
+    onInput?.('down', act);
+    return add(h1, project(act, w.down));
+  }
+
+  /** Logits [rows, vocab] of final hidden states [rows, hidden]. */
+  logits(h: Tensor): Tensor {
+    return linear(rmsNorm(h, this.weights.finalNorm, this.config.rmsNormEps), this.weights.lmHead);
   }
 }
+
+/** Rotary tables of one step, expanded per query head and per KV head. */
+export interface BlockRope {
+  readonly q: { readonly cos: Tensor; readonly sin: Tensor };
+  readonly k: { readonly cos: Tensor; readonly sin: Tensor };
+}
+
+/** The Linear groups of a block by the input they share: q/k/v, o, gate/up, down. */
+export type LinearInputGroup = 'qkv' | 'o' | 'gateUp' | 'down';
+export type LinearInputHook = (group: LinearInputGroup, input: Tensor) => void;
 
 function project(x: Tensor, p: Projection): Tensor {
   return linear(x, p.weight, p.bias);
