@@ -8,6 +8,8 @@ import { EXIT } from './exit-codes.js';
 import { evalCommand, EVAL_TASKS } from './eval.js';
 import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
+import { pruneCommand } from './prune.js';
+import { ALLOCATION_NAMES, METHOD_NAMES, REFINER_NAMES } from '../pruning/recipe.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -78,6 +80,30 @@ export function buildProgram(): Command {
     .option('--json <file>', 'also write { "records": [...] } to FILE')
     .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
     .action((task: string, dir: string, options: { text: string; seqLen?: number; stride?: number; json?: string; threads?: number }) => evalCommand(task, dir, options));
+
+  program
+    .command('prune')
+    .description('prune a model folder after training (post-training pruning) and write the sparse model folder with a report')
+    .argument('<model-dir>', 'a Hugging Face model folder with dense weights')
+    .requiredOption('--out <dir>', 'where to write the pruned model folder (refused if it exists, unless --force)')
+    .option('--method <name>', `one of: ${METHOD_NAMES.join(', ')}`)
+    .option('--sparsity <s>', 'fraction of the Linear weights to remove, in [0, 1)', number)
+    .option('--pattern <p>', "unstructured (default), N:M such as 2:4, block:RxC such as block:16x16, channels or heads")
+    .option('--allocation <a>', `layer budgets: ${ALLOCATION_NAMES.join(', ')} (default uniform)`)
+    .option('--refine <r>', `refine the masks after pruning: ${REFINER_NAMES.join(', ')}`)
+    .option('--group <g>', 'compare scores within each output row (row, the Wanda paper) or the whole layer (layer)')
+    .option('--layers <regex>', 'only the Linears whose Hugging Face name matches')
+    .option('--calib <files...>', 'calibration text files (UTF-8)')
+    .option('--calib-sequences <n>', 'calibration windows (default 64)', positiveInt)
+    .option('--calib-length <n>', 'tokens per calibration window (default 128)', positiveInt)
+    .option('--seed <s>', 'seed for calibration sampling and random methods', integer)
+    .option('--recipe <file>', 'a JSON or YAML recipe of one or more steps instead of the flags above')
+    .option('--store <mode>', 'sparse (default): compressed sparse tensors; dense: zero-filled tensors for other runtimes')
+    .option('--eval-text <file>', 'held-out text: report perplexity before and after')
+    .option('--report <file>', 'also write the report as JSON')
+    .option('--force', 'replace --out if it exists')
+    .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
+    .action((dir: string, options: Parameters<typeof pruneCommand>[1]) => pruneCommand(dir, options));
 
   program
     .command('demo')
