@@ -19,6 +19,7 @@ import { loadModelFolder } from '../models/node/model-folder.js';
 import { saveModelFolder } from '../models/node/save-model-folder.js';
 import { perplexity } from '../models/perplexity.js';
 import { needsCalibration, pruneModel, type PrunedLayerReport } from '../pruning/pipeline.js';
+import { pruneStructured } from '../pruning/structured.js';
 import { sampleCalibration } from '../pruning/calibration.js';
 import { parseRecipe, type PruneRecipe, validateRecipe } from '../pruning/recipe.js';
 import type { ModelMeasurement, PruneReport } from '../pruning/report.js';
@@ -91,16 +92,25 @@ export async function pruneCommand(dir: string, options: PruneCommandOptions): P
     }
     const stepSparsities: number[] = [];
     let layers: PrunedLayerReport[] = [];
+    let configJson = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     for (const [i, step] of recipe.steps.entries()) {
       const bar = progressBar(`step ${i + 1}/${recipe.steps.length}`, 1);
-      const outcome = await pruneModel(model, calibration, step, (stage, done, total) => bar.update(total > 0 ? done / total : 0, { detail: stage }));
+      const onProgress = (stage: string, done: number, total: number) => bar.update(total > 0 ? done / total : 0, { detail: stage });
+      if (step.pattern === 'channels' || step.pattern === 'heads') {
+        const outcome = await pruneStructured(model, calibration, step, onProgress);
+        model = new DecoderModel(outcome.config, outcome.weights);
+        configJson = { ...configJson, ...outcome.configPatch };
+        stepSparsities.push(outcome.sparsity);
+        layers = mergeLayers(layers, outcome.layers);
+      } else {
+        const outcome = await pruneModel(model, calibration, step, onProgress);
+        model = new DecoderModel(model.config, outcome.weights);
+        stepSparsities.push(outcome.sparsity);
+        layers = mergeLayers(layers, outcome.layers);
+      }
       bar.stop();
-      model = new DecoderModel(loaded.config, outcome.weights);
-      stepSparsities.push(outcome.sparsity);
-      layers = mergeLayers(layers, outcome.layers);
     }
 
-    const configJson = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     await saveModelFolder(options.out, {
       config: configJson,
       weights: namedWeights(model.weights, loaded.config.tieWordEmbeddings),

@@ -5,7 +5,7 @@
  * here once, so the forward pass only reads DecoderConfig. Browser-safe.
  */
 import type { RopeConfig } from '../core/rope.js';
-import { type DecoderArchitecture, type DecoderConfig, SUPPORTED_ARCHITECTURES } from './decoder-config.js';
+import { type DecoderArchitecture, type DecoderConfig, type LayerShape, SUPPORTED_ARCHITECTURES } from './decoder-config.js';
 import { ModelError } from './model-error.js';
 
 /** HF `model_type` of each architecture, used when `architectures` is absent. */
@@ -105,6 +105,7 @@ export function parseDecoderConfig(json: unknown, source: string, generationConf
   }
 
   const tokens = specialTokens(c, generationConfig, source, fail);
+  const layerShapes = layerShapesOf(c, numLayers, fail);
   return {
     architecture,
     hiddenSize,
@@ -124,7 +125,32 @@ export function parseDecoderConfig(json: unknown, source: string, generationConf
     slidingWindow,
     bosTokenId: tokens.bos,
     eosTokenIds: tokens.eos,
+    layerShapes,
   };
+}
+
+/** The config.json key of per-block widths after structured pruning (sparsekit's extension; HF reads one width). */
+export const LAYER_SHAPES_KEY = 'sparsekit_layer_shapes';
+
+/**
+ * Per-block widths from `sparsekit_layer_shapes`: a list of { num_attention_heads,
+ * num_key_value_heads, intermediate_size }, one per block. Absent: every block has the top-level widths.
+ */
+function layerShapesOf(c: Json, numLayers: number, fail: (detail: string) => never): LayerShape[] | null {
+  const list = c[LAYER_SHAPES_KEY];
+  if (list === undefined || list === null) return null;
+  if (!Array.isArray(list) || list.length !== numLayers) fail(`${LAYER_SHAPES_KEY} must list ${numLayers} blocks, got ${describe(list)}`);
+  return (list as unknown[]).map((entry, i) => {
+    if (!isObject(entry)) return fail(`${LAYER_SHAPES_KEY}[${i}] must be an object, got ${describe(entry)}`);
+    const f = new Fields(entry as Json, fail, `${LAYER_SHAPES_KEY}[${i}].`);
+    const shape = {
+      numHeads: f.positiveInt('num_attention_heads'),
+      numKvHeads: f.positiveInt('num_key_value_heads'),
+      intermediateSize: f.positiveInt('intermediate_size'),
+    };
+    if (shape.numHeads % shape.numKvHeads !== 0) fail(`${LAYER_SHAPES_KEY}[${i}]: ${shape.numHeads} heads are not a multiple of ${shape.numKvHeads} KV heads`);
+    return shape;
+  });
 }
 
 function architectureOf(c: Json, fail: (detail: string) => never): DecoderArchitecture {

@@ -7,6 +7,13 @@ import type { RopeConfig } from '../core/rope.js';
 export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'Qwen2ForCausalLM', 'MistralForCausalLM'] as const;
 export type DecoderArchitecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
+/** The widths of one block, which structured pruning may make differ from block to block. */
+export interface LayerShape {
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly intermediateSize: number;
+}
+
 export interface DecoderConfig {
   readonly architecture: DecoderArchitecture;
   readonly hiddenSize: number;
@@ -32,4 +39,14 @@ export interface DecoderConfig {
   readonly bosTokenId: number | null;
   /** Generation stops at any of these. */
   readonly eosTokenIds: readonly number[];
+  /**
+   * Per-block widths when they differ (a structurally pruned model; config.json's
+   * `sparsekit_layer_shapes`); null when every block has numHeads, numKvHeads, intermediateSize.
+   */
+  readonly layerShapes?: readonly LayerShape[] | null;
+}
+
+/** Block `layer`'s widths. */
+export function layerShapeOf(config: DecoderConfig, layer: number): LayerShape {
+  return config.layerShapes?.[layer] ?? { numHeads: config.numHeads, numKvHeads: config.numKvHeads, intermediateSize: config.intermediateSize };
 }

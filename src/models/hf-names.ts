@@ -2,7 +2,7 @@
  * The Hugging Face tensor names of a Llama-family checkpoint and the shapes a DecoderConfig
  * implies for them: one list that loading, saving and checking all read. Browser-safe.
  */
-import type { DecoderConfig } from './decoder-config.js';
+import { type DecoderConfig, layerShapeOf } from './decoder-config.js';
 
 /** What a tensor is to the forward pass: linear weights may be sparse, the rest are dense. */
 export type WeightKind = 'embedding' | 'norm' | 'linear' | 'bias';
@@ -35,8 +35,9 @@ export function layerPrefix(layer: number): string {
 }
 
 /** [out, in] of each projection. */
-export function projectionShape(config: DecoderConfig, key: ProjectionKey): [number, number] {
-  const { hiddenSize: h, intermediateSize: f, numHeads, numKvHeads, headDim } = config;
+export function projectionShape(config: DecoderConfig, key: ProjectionKey, layer = 0): [number, number] {
+  const { hiddenSize: h, headDim } = config;
+  const { intermediateSize: f, numHeads, numKvHeads } = layerShapeOf(config, layer);
   switch (key) {
     case 'q':
       return [numHeads * headDim, h];
@@ -71,7 +72,7 @@ export function expectedDecoderTensors(config: DecoderConfig): ExpectedTensor[] 
     const p = layerPrefix(i);
     out.push({ name: `${p}.input_layernorm.weight`, shape: [h], kind: 'norm' });
     for (const [key, module] of LAYER_PROJECTIONS) {
-      const shape = projectionShape(config, key);
+      const shape = projectionShape(config, key, i);
       out.push({ name: `${p}.${module}.weight`, shape, kind: 'linear' });
       if (projectionHasBias(config, key)) out.push({ name: `${p}.${module}.bias`, shape: [shape[0]], kind: 'bias' });
       if (key === 'o') out.push({ name: `${p}.post_attention_layernorm.weight`, shape: [h], kind: 'norm' });

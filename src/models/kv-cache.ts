@@ -14,7 +14,8 @@ import type { Tensor } from '../core/tensor.js';
 
 export interface KVCacheShape {
   readonly layers: number;
-  readonly kvHeads: number;
+  /** KV heads of each layer (blocks may differ after structured pruning). */
+  readonly kvHeads: readonly number[];
   readonly headDim: number;
   /** Positions the cache can hold (prompt + new tokens, at most the model's context). */
   readonly capacity: number;
@@ -50,13 +51,12 @@ export class FullKVCache implements KVCache {
 
   constructor(shape: KVCacheShape, backend?: Backend) {
     const { layers, kvHeads, headDim, capacity } = shape;
-    if (![layers, kvHeads, headDim, capacity].every((n) => Number.isInteger(n) && n > 0)) {
-      throw new ArgumentError(`KV cache: layers, kvHeads, headDim and capacity must be positive integers, got ${JSON.stringify(shape)}`);
+    if (![layers, headDim, capacity, ...kvHeads].every((n) => Number.isInteger(n) && n > 0) || kvHeads.length !== layers) {
+      throw new ArgumentError(`KV cache: layers, kvHeads (one per layer), headDim and capacity must be positive integers, got ${JSON.stringify(shape)}`);
     }
     this.shape = shape;
-    const dims = [capacity, kvHeads, headDim];
-    this.keyBuffers = Array.from({ length: layers }, () => zeros(dims, 'f32', backend));
-    this.valueBuffers = Array.from({ length: layers }, () => zeros(dims, 'f32', backend));
+    this.keyBuffers = kvHeads.map((n) => zeros([capacity, n, headDim], 'f32', backend));
+    this.valueBuffers = kvHeads.map((n) => zeros([capacity, n, headDim], 'f32', backend));
   }
 
   get length(): number {
@@ -69,7 +69,7 @@ export class FullKVCache implements KVCache {
     if (this.committed + T > capacity) {
       throw new ArgumentError(`KV cache is full: ${this.committed} + ${T} positions exceed its capacity of ${capacity}`);
     }
-    const offset = this.committed * kvHeads * headDim;
+    const offset = this.committed * kvHeads[layer] * headDim;
     copyInto(this.keyBuffers[layer], offset, keys);
     copyInto(this.valueBuffers[layer], offset, values);
   }
@@ -92,8 +92,8 @@ export class FullKVCache implements KVCache {
   }
 
   bytes(): number {
-    const { layers, kvHeads, headDim, capacity } = this.shape;
-    return 2 * layers * capacity * kvHeads * headDim * BYTES_PER_ELEMENT.f32;
+    const { kvHeads, headDim, capacity } = this.shape;
+    return 2 * capacity * kvHeads.reduce((a, b) => a + b, 0) * headDim * BYTES_PER_ELEMENT.f32;
   }
 
   dispose(): void {

@@ -12,9 +12,9 @@ import type { Backend } from '../core/backend.js';
 import { ArgumentError } from '../core/errors.js';
 import { add, attention, concat, gather, mul, rmsNorm, rope, silu, slice, tensor } from '../core/ops.js';
 import { ropeTables } from '../core/rope.js';
-import { type Tensor, tidy } from '../core/tensor.js';
+import { keep, type Tensor, tidy } from '../core/tensor.js';
 import { linear } from '../sparse/linear.js';
-import type { DecoderConfig } from './decoder-config.js';
+import { type DecoderConfig, layerShapeOf } from './decoder-config.js';
 import type { DecoderLayerWeights, DecoderWeights, Projection } from './decoder-weights.js';
 import { FullKVCache, type KVCache } from './kv-cache.js';
 
@@ -42,11 +42,12 @@ export class DecoderModel {
 
   /** A cache for one sequence of up to `capacity` positions (at most the model's context). */
   createCache(capacity: number): KVCache {
-    const { numLayers, numKvHeads, headDim, maxPositions } = this.config;
+    const { numLayers, headDim, maxPositions } = this.config;
     if (capacity > maxPositions) {
       throw new ArgumentError(`${capacity} positions exceed the model's context of ${maxPositions} (max_position_embeddings)`);
     }
-    return new FullKVCache({ layers: numLayers, kvHeads: numKvHeads, headDim, capacity }, this.backend);
+    const kvHeads = Array.from({ length: numLayers }, (_, l) => layerShapeOf(this.config, l).numKvHeads);
+    return new FullKVCache({ layers: numLayers, kvHeads, headDim, capacity }, this.backend);
   }
 
   /**
@@ -66,14 +67,15 @@ export class DecoderModel {
         throw new ArgumentError(`sequence of ${s.cache.length + s.tokens.length} positions exceeds its cache of ${s.cache.shape.capacity}`);
       }
     }
+    const tables = this.ropeFor(steps);
     const logits = tidy(() => {
-      const tables = this.ropeFor(steps);
       let h = this.embed(steps);
       for (let layer = 0; layer < weights.layers.length; layer++) {
         h = tidy(() => this.block(h, weights.layers[layer], layer, steps, tables));
       }
       return this.logits(options.allLogits ? h : lastRows(h, lengths));
     });
+    tables.dispose();
     for (const s of steps) s.cache.commit(s.tokens.length);
     return logits;
   }
@@ -84,13 +86,13 @@ export class DecoderModel {
     return gather(this.weights.embedTokens, tensor(ids, [ids.length], 'i32', this.backend));
   }
 
-  /** Rotary tables for the steps' new tokens, for queries and for keys (see block()). */
+  /** Rotary tables for the steps' new tokens (see block()); dispose them after the step. */
   ropeFor(steps: readonly SequenceStep[]): BlockRope {
-    const { numHeads, numKvHeads } = this.config;
-    const positions = steps.flatMap((s) => s.tokens.map((_, i) => s.cache.length + i));
-    const q = ropeTables(positions, this.config.rope, this.backend, numHeads);
-    const k = numKvHeads === numHeads ? q : ropeTables(positions, this.config.rope, this.backend, numKvHeads);
-    return { q, k };
+    return new BlockRope(
+      steps.flatMap((s) => s.tokens.map((_, i) => s.cache.length + i)),
+      this.config,
+      this.backend,
+    );
   }
 
   /**
@@ -100,9 +102,10 @@ export class DecoderModel {
    * (calibration statistics for pruning); `weights` may be a replacement for the layer's own.
    */
   block(h: Tensor, w: DecoderLayerWeights, layer: number, steps: readonly SequenceStep[], tables: BlockRope, onInput?: LinearInputHook): Tensor {
-    const qRope = tables.q;
-    const kRope = tables.k;
-    const { numHeads, numKvHeads, headDim, rmsNormEps, slidingWindow } = this.config;
+    const { headDim, rmsNormEps, slidingWindow } = this.config;
+    const { numHeads, numKvHeads } = layerShapeOf(this.config, layer);
+    const qRope = tables.forHeads(numHeads);
+    const kRope = tables.forHeads(numKvHeads);
     const T = h.shape[0];
     const x = rmsNorm(h, w.inputNorm, rmsNormEps);
     onInput?.('qkv', x);
@@ -146,10 +149,36 @@ export class DecoderModel {
   }
 }
 
-/** Rotary tables of one step, expanded per query head and per KV head. */
-export interface BlockRope {
-  readonly q: { readonly cos: Tensor; readonly sin: Tensor };
-  readonly k: { readonly cos: Tensor; readonly sin: Tensor };
+/**
+ * Rotary tables of one step's tokens, each position's row repeated per head (the rope op takes
+ * q [T, heads, D] as [T * heads, D]); made once per head count and shared by all blocks.
+ */
+export class BlockRope {
+  private readonly tables = new Map<number, { cos: Tensor; sin: Tensor }>();
+
+  constructor(
+    private readonly positions: readonly number[],
+    private readonly config: DecoderConfig,
+    private readonly backend: Backend,
+  ) {}
+
+  forHeads(heads: number): { cos: Tensor; sin: Tensor } {
+    let t = this.tables.get(heads);
+    if (!t) {
+      const made = ropeTables(this.positions, this.config.rope, this.backend, heads);
+      t = { cos: keep(made.cos), sin: keep(made.sin) };
+      this.tables.set(heads, t);
+    }
+    return t;
+  }
+
+  dispose(): void {
+    for (const { cos, sin } of this.tables.values()) {
+      cos.dispose();
+      sin.dispose();
+    }
+    this.tables.clear();
+  }
 }
 
 /** The Linear groups of a block by the input they share: q/k/v, o, gate/up, down. */

@@ -9,7 +9,8 @@
 import { ArgumentError } from '../core/errors.js';
 import { matmul } from '../core/ops.js';
 import { Random } from '../core/random.js';
-import { type Tensor, keep, tidy } from '../core/tensor.js';
+import { type Tensor, tidy } from '../core/tensor.js';
+import { layerShapeOf } from '../models/decoder-config.js';
 import type { DecoderLayerWeights } from '../models/decoder-weights.js';
 import type { KVCache } from '../models/kv-cache.js';
 import type { DecoderModel, LinearInputGroup, SequenceStep } from '../models/llama.js';
@@ -86,28 +87,29 @@ export interface LayerWalkOptions {
   onLayer(layer: number, stats: Readonly<Record<LinearInputGroup, LinearInputStats>>): Promise<DecoderLayerWeights | null>;
   /** Called after each block with the number done. */
   onProgress?(done: number, total: number): void;
+  /** Sees each block's input and dense output hidden states [tokens, hidden] (CFSP's block importance). */
+  onBlock?(layer: number, input: Tensor, output: Tensor): void;
 }
 
 /** Walks the model's blocks over the calibration windows (one ragged batch), see the file comment. */
 export async function walkLayers(model: DecoderModel, sequences: readonly (readonly number[])[], options: LayerWalkOptions): Promise<void> {
   if (sequences.length === 0) throw new ArgumentError('calibration needs at least one sequence');
-  const { hiddenSize, numHeads, headDim, intermediateSize, numLayers } = model.config;
+  const { hiddenSize, headDim, numLayers } = model.config;
   const caches: KVCache[] = sequences.map((s) => model.createCache(s.length));
   const steps: SequenceStep[] = sequences.map((tokens, i) => ({ tokens, cache: caches[i] }));
-  const widths: Record<LinearInputGroup, number> = { qkv: hiddenSize, o: numHeads * headDim, gateUp: hiddenSize, down: intermediateSize };
   const withGram = options.needs.gram;
-  const tables = tidy(() => {
-    const t = model.ropeFor(steps);
-    return { q: { cos: keep(t.q.cos), sin: keep(t.q.sin) }, k: { cos: keep(t.k.cos), sin: keep(t.k.sin) } };
-  });
+  const tables = model.ropeFor(steps);
   let h = model.embed(steps);
   try {
     for (let layer = 0; layer < numLayers; layer++) {
+      const { numHeads, intermediateSize } = layerShapeOf(model.config, layer);
+      const widths: Record<LinearInputGroup, number> = { qkv: hiddenSize, o: numHeads * headDim, gateUp: hiddenSize, down: intermediateSize };
       const accumulators = Object.fromEntries(
         (Object.keys(widths) as LinearInputGroup[]).map((g) => [g, new InputStatsAccumulator(widths[g], withGram)]),
       ) as Record<LinearInputGroup, InputStatsAccumulator>;
       const dense = model.weights.layers[layer];
       const denseOut = tidy(() => model.block(h, dense, layer, steps, tables, (group, x) => accumulators[group].add(x)));
+      options.onBlock?.(layer, h, denseOut);
       const stats = Object.fromEntries(Object.entries(accumulators).map(([g, a]) => [g, a.result()])) as Record<LinearInputGroup, LinearInputStats>;
       const replacement = await options.onLayer(layer, stats);
       const next = replacement ? (denseOut.dispose(), tidy(() => model.block(h, replacement, layer, steps, tables))) : denseOut;
@@ -117,7 +119,7 @@ export async function walkLayers(model: DecoderModel, sequences: readonly (reado
     }
   } finally {
     h.dispose();
-    for (const t of [tables.q.cos, tables.q.sin, tables.k.cos, tables.k.sin]) if (!t.disposed) t.dispose();
+    tables.dispose();
     for (const c of caches) c.dispose();
   }
 }

@@ -161,6 +161,7 @@ export async function pruneModel(
 
 /** Whether a step reads calibration statistics (else it prunes from the weights alone). */
 export function needsCalibration(step: PruneStep): boolean {
+  if (step.pattern === 'channels' || step.pattern === 'heads') return true;
   const method = methodByName(step.method, { seed: step.seed, group: step.group, sequences: 1 });
   const allocator = allocatorFor(step);
   return method.needs.norms || method.needs.gram || step.refine !== undefined || allocator.needs.norms || allocator.needs.gram || allocator.searches;
@@ -203,7 +204,7 @@ function selectLinears(config: DecoderConfig, pattern?: string): LinearInfo[] {
     for (const [key, path] of LAYER_PROJECTIONS) {
       const name = `${layerPrefix(block)}.${path}.weight`;
       if (filter && !filter.test(name)) continue;
-      const [rows, cols] = projectionShape(config, key);
+      const [rows, cols] = projectionShape(config, key, block);
       out.push({ name, key, block, rows, cols });
     }
   }
@@ -263,7 +264,7 @@ function replaceLinears(
   const copy: Record<string, unknown> = { ...layer };
   for (const [key] of LAYER_PROJECTIONS) {
     const make = replacement(key);
-    if (make) copy[key] = { weight: make(projectionShape(model.config, key)), bias: layer[key].bias } satisfies Projection;
+    if (make) copy[key] = { weight: make(projectionShape(model.config, key, block)), bias: layer[key].bias } satisfies Projection;
   }
   return copy as unknown as DecoderLayerWeights;
 }

@@ -8,7 +8,7 @@ import { ArgumentError } from '../core/errors.js';
 
 export const METHOD_NAMES = ['magnitude', 'random', 'wanda', 'sparsegpt'] as const;
 export const REFINER_NAMES = ['dsnot'] as const;
-export const ALLOCATION_NAMES = ['uniform', 'global', 'erk', 'owl', 'evo'] as const;
+export const ALLOCATION_NAMES = ['uniform', 'global', 'erk', 'owl', 'evo', 'cfsp'] as const;
 export const STRUCTURED_PATTERNS = ['channels', 'heads'] as const;
 
 const sparsity = z.number().min(0, 'sparsity must be in [0, 1)').lt(1, 'sparsity must be in [0, 1): 1 would remove every weight');

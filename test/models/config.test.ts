@@ -102,6 +102,7 @@ describe('parseDecoderConfig: Llama', () => {
       slidingWindow: null,
       bosTokenId: 1,
       eosTokenIds: [2],
+      layerShapes: null,
     });
   });
 
