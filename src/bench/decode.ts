@@ -15,7 +15,7 @@ import { CsrMatrix } from '../sparse/csr.js';
 import { weightBytes } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
 import { quantile } from './timing.js';
-import { unstructuredSparse } from './weights.js';
+import { seedOfName, unstructuredSparse } from './weights.js';
 
 export interface DecodeRecord {
   format: 'dense' | 'csr' | 'nm';
@@ -78,9 +78,9 @@ interface Variant {
 
 export const DECODE_VARIANTS: readonly Variant[] = [
   { format: 'dense', sparsity: 0, pattern: null, linear: (_n, d, r, c, b) => tensor(d, [r, c], 'f32', b) },
-  { format: 'csr', sparsity: 0.5, pattern: null, linear: (n, d, r, c, b) => CsrMatrix.fromDense(unstructuredSparse(d, r, c, 0.5, hash(n)), r, c, b) },
+  { format: 'csr', sparsity: 0.5, pattern: null, linear: (n, d, r, c, b) => CsrMatrix.fromDense(unstructuredSparse(d, r, c, 0.5, seedOfName(n)), r, c, b) },
   { format: 'nm', sparsity: 0.5, pattern: '2:4', linear: (_n, d, r, c, b) => NmMatrix.fromDenseByMagnitude(d, r, c, 2, 4, b) },
-  { format: 'csr', sparsity: 0.9, pattern: null, linear: (n, d, r, c, b) => CsrMatrix.fromDense(unstructuredSparse(d, r, c, 0.9, hash(n)), r, c, b) },
+  { format: 'csr', sparsity: 0.9, pattern: null, linear: (n, d, r, c, b) => CsrMatrix.fromDense(unstructuredSparse(d, r, c, 0.9, seedOfName(n)), r, c, b) },
 ];
 
 export function decodeVariantCount(): number {
@@ -134,7 +134,7 @@ export async function runDecodeSuite(
 }
 
 /** Prefill the prompt, then decode greedily step by step, timing each step (warm-up excluded by the caller's rounds). */
-async function timeGeneration(model: DecoderModel, prompt: number[], newTokens: number): Promise<{ prefill: number; steps: number[]; cacheBytes: number }> {
+export async function timeGeneration(model: DecoderModel, prompt: number[], newTokens: number): Promise<{ prefill: number; steps: number[]; cacheBytes: number }> {
   const cache = model.createCache(prompt.length + newTokens);
   try {
     let start = performance.now();
@@ -163,7 +163,7 @@ function argmaxOf(x: Float32Array): number {
   return best;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   return quantile([...xs].sort((a, b) => a - b), 0.5);
 }
 
@@ -177,7 +177,7 @@ export function countParameters(c: DecoderConfig): number {
   return numLayers * perLayer + v * h * (c.tieWordEmbeddings ? 1 : 2) + h;
 }
 
-function modelWeightBytes(model: DecoderModel): number {
+export function modelWeightBytes(model: DecoderModel): number {
   const w = model.weights;
   let bytes = 0;
   const seen = new Set<unknown>();
@@ -200,9 +200,32 @@ function modelWeightBytes(model: DecoderModel): number {
   return bytes;
 }
 
-/** A stable small integer from a weight name (per-weight seeds for the random masks). */
-function hash(name: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
-  return h >>> 0;
+
+export interface PairedDecodeTiming {
+  readonly denseMsPerToken: number;
+  readonly variantMsPerToken: number;
+  /** Dense ms per token over the variant's. */
+  readonly speedup: number;
+}
+
+/** Median decode step time of `variant` and of `dense`, timed in alternating rounds so drift in the machine's speed hits both. */
+export async function pairedDecodeTiming(
+  dense: DecoderModel,
+  variant: DecoderModel,
+  options: Pick<DecodeSuiteOptions, 'promptTokens' | 'newTokens' | 'rounds'>,
+): Promise<PairedDecodeTiming> {
+  const vocab = dense.config.vocabSize;
+  const prompt = Array.from({ length: options.promptTokens }, (_, i) => (i * 7919 + 13) % vocab);
+  const denseSteps: number[] = [];
+  const variantSteps: number[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const order = round % 2 === 0 ? [dense, variant] : [variant, dense];
+    for (const model of order) {
+      const { steps } = await timeGeneration(model, prompt, options.newTokens);
+      (model === dense ? denseSteps : variantSteps).push(...steps);
+    }
+  }
+  const denseMsPerToken = median(denseSteps);
+  const variantMsPerToken = median(variantSteps);
+  return { denseMsPerToken, variantMsPerToken, speedup: denseMsPerToken / variantMsPerToken };
 }

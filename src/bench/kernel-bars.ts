@@ -8,6 +8,8 @@ export interface BarResult {
   readonly bar: string;
   readonly value: number;
   readonly threshold: number;
+  /** The value must exceed the threshold, not merely reach it (orderings). */
+  readonly strict?: boolean;
   readonly pass: boolean;
 }
 

@@ -59,3 +59,10 @@ export function zeroFraction(w: Float32Array): number {
   for (let i = 0; i < w.length; i++) if (w[i] === 0) zeros++;
   return w.length === 0 ? 0 : zeros / w.length;
 }
+
+/** A stable seed from a weight name (FNV-1a), so each weight gets its own random mask. */
+export function seedOfName(name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

@@ -1,8 +1,12 @@
 /** `sparsekit bench <suite> [--quick] [--json FILE]`: benchmarks, as tables and as JSON records. */
+import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../backends/cpu/node/index.js';
 import { checkDecodeBars } from '../bench/decode-bars.js';
-import { countParameters, FULL_DECODE_SUITE, QUICK_DECODE_SUITE, runDecodeSuite } from '../bench/decode.js';
+import { BENCH_LLAMA_100M, countParameters, FULL_DECODE_SUITE, QUICK_DECODE_SUITE, runDecodeSuite } from '../bench/decode.js';
+import { type PruningSuiteOptions, runPruningSuite } from '../bench/node/pruning.js';
+import { checkPruningBars, FULL_PRUNING_CASES, QUICK_PRUNING_CASES } from '../bench/pruning-cases.js';
 import { type BarResult, checkKernelBars } from '../bench/kernel-bars.js';
 import { FULL_KERNEL_SUITE, kernelCaseCount, type KernelRecord, QUICK_KERNEL_SUITE, runKernelSuite } from '../bench/kernels.js';
 import { onnxRuntimePeer } from '../bench/node/ort-peer.js';
@@ -11,12 +15,15 @@ import { writeFileAtomic } from '../io/node/atomic-file.js';
 import { formatBytes, percent, ratio, table } from './format.js';
 import { progressBar } from './progress.js';
 
-export const BENCH_SUITES = ['kernels', 'decode'] as const;
+export const BENCH_SUITES = ['kernels', 'decode', 'pruning'] as const;
 
 export interface BenchOptions {
   quick?: boolean;
   json?: string;
   threads?: number;
+  /** pruning: the trained model folder and its corpus. */
+  model?: string;
+  text?: string;
 }
 
 export async function benchCommand(suite: string, options: BenchOptions): Promise<void> {
@@ -24,6 +31,7 @@ export async function benchCommand(suite: string, options: BenchOptions): Promis
     throw new ArgumentError(`unknown benchmark suite '${suite}'; suites: ${BENCH_SUITES.join(', ')}`);
   }
   if (suite === 'decode') await benchDecode(options);
+  else if (suite === 'pruning') await benchPruning(options);
   else await benchKernels(options);
 }
 
@@ -38,7 +46,7 @@ async function writeJson(path: string | undefined, value: unknown): Promise<void
 }
 
 function renderBars(bars: readonly BarResult[]): string {
-  return `${table(['bar', 'measured', 'needed', ''], bars.map((b) => [b.bar, ratio(b.value), `>= ${b.threshold}`, b.pass ? 'pass' : 'FAIL']))}\n`;
+  return `${table(['bar', 'measured', 'needed', ''], bars.map((b) => [b.bar, ratio(b.value), `${b.strict ? '>' : '>='} ${b.threshold}`, b.pass ? 'pass' : 'FAIL']))}\n`;
 }
 
 async function benchDecode(options: BenchOptions): Promise<void> {
@@ -101,4 +109,66 @@ export function renderKernelRecords(records: readonly KernelRecord[]): string {
     r.maxRelError === null ? '' : r.maxRelError.toExponential(1),
   ]);
   return `${table(head, rows, head.map((_, i) => i >= 3))}\n`;
+}
+
+/** The trained fixture model, inside the package. */
+const DEFAULT_PRUNING_MODEL = fileURLToPath(new URL('../../../test/fixtures/models/tinyshakespeare-llama', import.meta.url));
+
+/** Where the tinyshakespeare corpus is looked for when --text is not given. */
+function defaultCorpus(): string {
+  const candidates = [
+    process.env.SPARSEKIT_TINYSHAKESPEARE,
+    fileURLToPath(new URL('../../../../shared/data/tinyshakespeare.txt', import.meta.url)),
+    fileURLToPath(new URL('../../../.devdata/tinyshakespeare.txt', import.meta.url)),
+  ].filter((p): p is string => !!p);
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new ArgumentError(`the pruning benchmark needs the tinyshakespeare corpus its model was trained on; pass --text FILE (looked in: ${candidates.join(', ')})`);
+  }
+  return found;
+}
+
+async function benchPruning(options: BenchOptions): Promise<void> {
+  const backend = await createCpuBackend({ threads: options.threads });
+  const suite: PruningSuiteOptions = {
+    modelDir: options.model ?? DEFAULT_PRUNING_MODEL,
+    textFile: options.text ?? defaultCorpus(),
+    trainFraction: 0.9,
+    evalChars: options.quick ? 30_000 : null,
+    calibration: { sequences: 64, length: 128, seed: 0 },
+    cases: options.quick ? QUICK_PRUNING_CASES : FULL_PRUNING_CASES,
+    speedModel: BENCH_LLAMA_100M,
+    speedTiming: options.quick ? { ...QUICK_DECODE_SUITE, rounds: 2 } : { ...QUICK_DECODE_SUITE, rounds: 4 },
+  };
+  process.stderr.write(
+    `pruning: ${suite.cases.length} recipes on ${suite.modelDir}; held-out text ${suite.textFile} (last ${Math.round((1 - suite.trainFraction) * 100)}%` +
+      `${suite.evalChars ? `, first ${suite.evalChars} characters` : ''}); decode timed on a random ${(countParameters(suite.speedModel) / 1e6).toFixed(1)}M-parameter Llama; ` +
+      `${backend.pool.threads} threads\n`,
+  );
+  const bar = progressBar('pruning', suite.cases.length + 1);
+  const result = await runPruningSuite(backend, suite, (e) => bar.update(e.done, { detail: `${e.label}: ${e.stage}` }));
+  bar.stop();
+  backend.dispose();
+  const { records } = result;
+  const head = ['method', 'pattern', 'allocation', 'sparsity', 'achieved', 'perplexity', 'vs dense', 'decode vs dense', 'file', 'prune s'];
+  const rows = records.map((r) => [
+    r.refine ? `${r.method}+${r.refine}` : r.method,
+    r.pattern,
+    r.allocation,
+    percent(r.sparsity, 0),
+    percent(r.achievedSparsity, 1),
+    r.perplexity.toFixed(2),
+    ratio(r.perplexity / r.densePerplexity),
+    ratio(r.decodeSpeedupVsDense),
+    formatBytes(r.fileBytes),
+    r.pruneSeconds.toFixed(1),
+  ]);
+  const bars = checkPruningBars(records);
+  process.stdout.write(`${table(head, rows, head.map((_, i) => i >= 3))}\n`);
+  process.stdout.write(`${result.evalTokens} held-out tokens scored; ${result.calibrationTokens} calibration tokens\n\n${renderBars(bars)}`);
+  await writeJson(options.json, {
+    records,
+    bars,
+    meta: { suite: 'pruning', quick: !!options.quick, model: suite.modelDir, text: suite.textFile, evalTokens: result.evalTokens, calibrationTokens: result.calibrationTokens, ...environment(backend.pool.threads, backend.simd) },
+  });
 }

@@ -3,10 +3,10 @@
  * perplexity of a text file with a progress bar; prints perplexity, tokens evaluated,
  * tokens/s and peak memory.
  */
-import { readFile } from 'node:fs/promises';
 import { createCpuBackend } from '../backends/cpu/node/index.js';
-import { ArgumentError, SparsekitError } from '../core/errors.js';
+import { ArgumentError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/node/atomic-file.js';
+import { readUtf8File } from '../io/node/text-file.js';
 import { DecoderModel } from '../models/llama.js';
 import { loadModelFolder } from '../models/node/model-folder.js';
 import { perplexity } from '../models/perplexity.js';
@@ -21,21 +21,6 @@ export interface EvalCommandOptions {
   stride?: number;
   json?: string;
   threads?: number;
-}
-
-/** Reads a file as UTF-8, rejecting invalid byte sequences instead of replacing them. */
-export async function readUtf8File(path: string): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new SparsekitError('E_NOT_FOUND', `${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new SparsekitError('E_INPUT', `${path}: not valid UTF-8 text`);
-  }
 }
 
 export async function evalCommand(task: string, dir: string, options: EvalCommandOptions): Promise<void> {

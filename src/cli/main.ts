@@ -52,7 +52,9 @@ export function buildProgram(): Command {
     .option('--quick', 'fewer shapes and runs (about a minute)')
     .option('--json <file>', 'also write { "records": [...] } to FILE')
     .option('--threads <n>', 'threads for our kernels and the peer (default: all cores)', positiveInt)
-    .action((suite: string, options: { quick?: boolean; json?: string; threads?: number }) => benchCommand(suite, options));
+    .option('--model <dir>', 'pruning: the trained model folder (default: the tinyshakespeare fixture)')
+    .option('--text <file>', 'pruning: its corpus, first 90% sampled for calibration, last 10% held out (default: tinyshakespeare.txt)')
+    .action((suite: string, options: { quick?: boolean; json?: string; threads?: number; model?: string; text?: string }) => benchCommand(suite, options));
 
   program
     .command('generate')

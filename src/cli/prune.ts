@@ -8,23 +8,20 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCpuBackend } from '../backends/cpu/node/index.js';
 import { ArgumentError } from '../core/errors.js';
-import type { Tensor } from '../core/tensor.js';
 import { writeFileAtomic } from '../io/node/atomic-file.js';
+import { readUtf8File } from '../io/node/text-file.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
-import type { DecoderWeights } from '../models/decoder-weights.js';
 import { generate } from '../models/generate.js';
-import { EMBED_TOKENS, FINAL_NORM, LAYER_PROJECTIONS, layerPrefix, LM_HEAD } from '../models/hf-names.js';
 import { DecoderModel } from '../models/llama.js';
+import { checkpointValuesDType, namedWeights } from '../models/named-weights.js';
 import { loadModelFolder } from '../models/node/model-folder.js';
 import { saveModelFolder } from '../models/node/save-model-folder.js';
 import { perplexity } from '../models/perplexity.js';
-import { needsCalibration, pruneModel, type PrunedLayerReport } from '../pruning/pipeline.js';
-import { pruneStructured } from '../pruning/structured.js';
+import { applyPruneSteps } from '../pruning/apply-steps.js';
+import { needsCalibration } from '../pruning/pipeline.js';
 import { sampleCalibration } from '../pruning/calibration.js';
 import { parseRecipe, type PruneRecipe, validateRecipe } from '../pruning/recipe.js';
 import type { ModelMeasurement, PruneReport } from '../pruning/report.js';
-import type { LinearWeight } from '../sparse/linear.js';
-import { readUtf8File } from './eval.js';
 import { formatBytes, percent, ratio, table } from './format.js';
 import { progressBar } from './progress.js';
 
@@ -90,34 +87,23 @@ export async function pruneCommand(dir: string, options: PruneCommandOptions): P
       const tokens = texts.flatMap((t) => tokenizer.encode(t));
       calibration = sampleCalibration(tokens, recipe.calibration);
     }
-    const stepSparsities: number[] = [];
-    let layers: PrunedLayerReport[] = [];
-    let configJson = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    for (const [i, step] of recipe.steps.entries()) {
-      const bar = progressBar(`step ${i + 1}/${recipe.steps.length}`, 1);
-      const onProgress = (stage: string, done: number, total: number) => bar.update(total > 0 ? done / total : 0, { detail: stage });
-      if (step.pattern === 'channels' || step.pattern === 'heads') {
-        const outcome = await pruneStructured(model, calibration, step, onProgress);
-        model = new DecoderModel(outcome.config, outcome.weights);
-        configJson = { ...configJson, ...outcome.configPatch };
-        stepSparsities.push(outcome.sparsity);
-        layers = mergeLayers(layers, outcome.layers);
-      } else {
-        const outcome = await pruneModel(model, calibration, step, onProgress);
-        model = new DecoderModel(model.config, outcome.weights);
-        stepSparsities.push(outcome.sparsity);
-        layers = mergeLayers(layers, outcome.layers);
-      }
-      bar.stop();
-    }
+    const configJson = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    let bar: ReturnType<typeof progressBar> | null = null;
+    const outcome = await applyPruneSteps(model, calibration, recipe.steps, {
+      stepStarted: (i) => (bar = progressBar(`step ${i + 1}/${recipe.steps.length}`, 1)),
+      progress: (stage, done, total) => bar?.update(total > 0 ? done / total : 0, { detail: stage }),
+      stepFinished: () => bar?.stop(),
+    });
+    const { stepSparsities, layers } = outcome;
+    model = outcome.model;
 
     await saveModelFolder(options.out, {
-      config: configJson,
+      config: { ...configJson, ...outcome.configPatch },
       weights: namedWeights(model.weights, loaded.config.tieWordEmbeddings),
       tokenizerFrom: dir,
       storeDense: recipe.store === 'dense',
       // Keep the source's precision on disk (weights compute in f32 either way).
-      valuesDType: storedDType(configJson),
+      valuesDType: checkpointValuesDType(configJson),
       force: options.force,
     });
     // Measure what was written: it must load, and its speed is the speed users get.
@@ -139,37 +125,6 @@ export async function pruneCommand(dir: string, options: PruneCommandOptions): P
   } finally {
     backend.dispose();
   }
-}
-
-/** F16/BF16 when config.json says the checkpoint was saved so (transformers 5 `dtype`, 4.x `torch_dtype`). */
-function storedDType(config: Record<string, unknown>): 'F32' | 'F16' | 'BF16' {
-  const dtype = config.dtype ?? config.torch_dtype;
-  return dtype === 'float16' ? 'F16' : dtype === 'bfloat16' ? 'BF16' : 'F32';
-}
-
-/** Later steps' rows replace earlier ones for the same Linear. */
-function mergeLayers(previous: PrunedLayerReport[], next: PrunedLayerReport[]): PrunedLayerReport[] {
-  const byName = new Map(previous.map((l) => [l.name, l]));
-  for (const l of next) byName.set(l.name, l);
-  return [...byName.values()];
-}
-
-/** The weights under their Hugging Face names, for saving. */
-function namedWeights(w: DecoderWeights, tied: boolean): Map<string, Tensor | LinearWeight> {
-  const out = new Map<string, Tensor | LinearWeight>([[EMBED_TOKENS, w.embedTokens]]);
-  w.layers.forEach((layer, block) => {
-    const p = layerPrefix(block);
-    out.set(`${p}.input_layernorm.weight`, layer.inputNorm);
-    out.set(`${p}.post_attention_layernorm.weight`, layer.postAttentionNorm);
-    for (const [key, path] of LAYER_PROJECTIONS) {
-      out.set(`${p}.${path}.weight`, layer[key].weight);
-      const bias = layer[key].bias;
-      if (bias) out.set(`${p}.${path}.bias`, bias);
-    }
-  });
-  out.set(FINAL_NORM, w.finalNorm);
-  if (!tied) out.set(LM_HEAD, w.lmHead);
-  return out;
 }
 
 const DECODE_PROMPT_TOKENS = 16;

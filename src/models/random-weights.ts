@@ -8,7 +8,7 @@ import { getBackend } from '../core/engine.js';
 import { tensor } from '../core/ops.js';
 import { Random } from '../core/random.js';
 import type { LinearWeight } from '../sparse/linear.js';
-import type { DecoderConfig } from './decoder-config.js';
+import { type DecoderConfig, layerShapeOf } from './decoder-config.js';
 import { decoderTensors, type DecoderLayerWeights, type DecoderWeights, type Projection } from './decoder-weights.js';
 
 export type LinearBuilder = (name: string, data: Float32Array, rows: number, cols: number, backend: Backend) => LinearWeight;
@@ -17,7 +17,7 @@ const denseLinear: LinearBuilder = (_name, data, rows, cols, backend) => tensor(
 
 export function randomDecoderWeights(config: DecoderConfig, seed: number, linear: LinearBuilder = denseLinear, backend: Backend = getBackend()): DecoderWeights {
   const rng = new Random(seed);
-  const { hiddenSize: h, intermediateSize: f, numHeads, numKvHeads, headDim, vocabSize } = config;
+  const { hiddenSize: h, headDim, vocabSize } = config;
   const normal = (n: number, std: number) => {
     const a = new Float32Array(n);
     for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
@@ -31,6 +31,7 @@ export function randomDecoderWeights(config: DecoderConfig, seed: number, linear
   const layers: DecoderLayerWeights[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}`;
+    const { intermediateSize: f, numHeads, numKvHeads } = layerShapeOf(config, i);
     layers.push({
       inputNorm: norm(),
       q: projection(`${p}.self_attn.q_proj.weight`, numHeads * headDim, h, config.attentionBias),

@@ -4,3 +4,4 @@ export * from './safetensors-file.js';
 export * from './atomic-file.js';
 export * from './inspect.js';
 export * from './tokenizer-file.js';
+export * from './text-file.js';
