@@ -1,24 +1,31 @@
 /**
  * Runs one WebAssembly kernel at a time across the calling thread and its workers, all sharing
  * one memory. A job is a kernel, its arguments and a list of partition bounds; every thread takes
- * partitions from a shared counter until none are left (so a thread slowed by a noisy neighbour
+ * partitions from a shared ticket until none are left (so a thread slowed by a noisy neighbour
  * takes fewer), then counts it done. Signalling is Atomics.wait/notify on a control block inside
  * the shared memory: no message per job.
+ *
+ * The ticket holds the job's number, its partition count and the next partition in one word,
+ * and a thread takes a partition only by compare-and-swap on a ticket of the job it was woken
+ * for. A thread still looping after the last partition of one job, while the caller writes the
+ * next, thus sees either the old ticket (nothing left) or the new one (not its job), never a mix:
+ * with a counter and a separate partition count it could read the old counter against the new
+ * count, run a partition of the next job that was then handed out again, count it twice, and let
+ * the caller return while another partition was still being written.
  */
 import { SparsekitError } from '../../core/errors.js';
 
 // Int32 slots of the control block.
 const GENERATION = 0; // bumped to start a job; workers wait on it
-const NEXT = 1; // next partition to take
+const TICKET = 1; // (job number & 0xffff) << 16 | partitions << 8 | next partition to take
 const DONE = 2; // partitions finished
-const PARTS = 3; // partitions in this job
 const KERNEL = 4; // kernel index into the name list
 const ARG_COUNT = 5;
 const QUIT = 6;
 const FAILED = 7; // set by a thread whose kernel threw
-const BOUNDS = 16; // PARTS + 1 i32 partition bounds from here
-export const MAX_PARTITIONS = 240;
-const ARGS_BYTE_OFFSET = 1024; // f64 arguments from here
+const BOUNDS = 16; // partitions + 1 i32 bounds from here
+export const MAX_PARTITIONS = 240; // partition numbers fit the ticket's low 8 bits
+const ARGS_BYTE_OFFSET = 1088; // f64 arguments from here, past the last bound (byte 4 * (BOUNDS + MAX_PARTITIONS + 1))
 /**
  * How long an idle thread polls before it sleeps in Atomics.wait. Waking a sleeping thread takes
  * tens of microseconds on a virtual machine, a large share of a sub-millisecond decode kernel;
@@ -51,16 +58,27 @@ export async function instantiateKernels(module: WebAssembly.Module, memory: Web
   return instance.exports as unknown as Record<string, KernelFunction>;
 }
 
+const JOB_MASK = 0xffff;
+
+/** The ticket of job `generation` with `parts` partitions, before any is taken. */
+function firstTicket(generation: number, parts: number): number {
+  return ((generation & JOB_MASK) << 16) | (parts << 8);
+}
+
 /**
- * Takes partitions of the current job until none remain. Shared by the calling thread and the
- * workers; arguments are re-read after each take, so a late thread that takes a partition of
- * the next job runs it with that job's arguments.
+ * Takes partitions of job `generation` until none remain. Shared by the calling thread and the
+ * workers. The job's arguments and bounds were written before its ticket was published and stay
+ * until every partition is done, so they are read after a successful take.
  */
-function takePartitions(ctrl: Int32Array, args: Float64Array, kernels: KernelFunction[], threadIndex: number): void {
+function takePartitions(ctrl: Int32Array, args: Float64Array, kernels: KernelFunction[], threadIndex: number, generation: number): void {
+  const job = generation & JOB_MASK;
   for (;;) {
-    const p = Atomics.add(ctrl, NEXT, 1);
-    const parts = Atomics.load(ctrl, PARTS);
+    const ticket = Atomics.load(ctrl, TICKET);
+    if (ticket >>> 16 !== job) return;
+    const parts = (ticket >>> 8) & 0xff;
+    const p = ticket & 0xff;
     if (p >= parts) return;
+    if (Atomics.compareExchange(ctrl, TICKET, ticket, ticket + 1) !== ticket) continue;
     const argCount = ctrl[ARG_COUNT];
     const call = new Array<number>(argCount + 3);
     for (let i = 0; i < argCount; i++) call[i] = args[i];
@@ -100,7 +118,7 @@ export async function runWorker(init: WorkerInit, onReady: () => void): Promise<
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(ctrl, QUIT)) return;
-    takePartitions(ctrl, args, kernels, init.threadIndex);
+    takePartitions(ctrl, args, kernels, init.threadIndex, generation);
   }
 }
 
@@ -160,11 +178,13 @@ export class ThreadPool {
     ctrl[ARG_COUNT] = args.length;
     Atomics.store(ctrl, FAILED, 0);
     Atomics.store(ctrl, DONE, 0);
-    Atomics.store(ctrl, PARTS, parts);
-    Atomics.store(ctrl, NEXT, 0);
-    Atomics.add(ctrl, GENERATION, 1);
+    // Publish: the ticket first, then the generation workers wait on (a worker that sees the new
+    // generation sees the new ticket; one still on the old job sees a ticket not its own).
+    const generation = (Atomics.load(ctrl, GENERATION) + 1) | 0;
+    Atomics.store(ctrl, TICKET, firstTicket(generation, parts));
+    Atomics.store(ctrl, GENERATION, generation);
     Atomics.notify(ctrl, GENERATION, Math.min(parts - 1, this.workers.length));
-    takePartitions(ctrl, this.args, this.kernels, 0);
+    takePartitions(ctrl, this.args, this.kernels, 0, generation);
     for (;;) {
       const done = Atomics.load(ctrl, DONE);
       if (done >= parts) break;

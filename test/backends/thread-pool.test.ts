@@ -1,0 +1,45 @@
+/**
+ * The thread pool's job protocol under back-to-back jobs: every partition runs exactly once and
+ * run() returns only after all have finished. A thread still looping after one job must never
+ * take a partition of the next (a race that ran a partition twice, counted it twice and let
+ * run() return while another was still writing; it surfaced as pruned-model perplexities that
+ * changed from run to run).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createCpuBackend } from '../../src/backends/cpu/node/index.js';
+import type { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
+import { evenBounds } from '../../src/backends/cpu/thread-pool.js';
+
+let cpu: CpuBackend;
+before(async () => {
+  cpu = await createCpuBackend({ threads: 2 });
+});
+after(() => cpu.dispose());
+
+describe('thread pool', () => {
+  it('finishes every partition before run() returns when a short job is followed at once by a longer one', () => {
+    const n = 256;
+    const shortRows = 2;
+    const longRows = 64;
+    const x = cpu.heap.alloc(longRows * n * 4);
+    const small = cpu.heap.alloc(shortRows * n * 4);
+    const y = cpu.heap.alloc(longRows * n * 4);
+    try {
+      cpu.heap.view('f32', x, longRows * n).fill(0);
+      const out = cpu.heap.view('f32', y, longRows * n);
+      let unfinished = 0;
+      for (let job = 0; job < 4000 && unfinished === 0; job++) {
+        out.fill(NaN);
+        // Two partitions of one row each, then straight away eight of eight rows.
+        cpu.pool.run('softmax_rows', [x, small, n, 0], evenBounds(shortRows, 2));
+        cpu.pool.run('softmax_rows', [x, y, n, 0], evenBounds(longRows, 8));
+        // softmax of a zero row is 1/n everywhere; a row not (yet) written still holds NaN.
+        for (let r = 0; r < longRows; r++) if (!(out[r * n + n - 1] === 1 / n)) unfinished++;
+      }
+      assert.equal(unfinished, 0, 'rows unfinished when run() returned');
+    } finally {
+      for (const p of [x, small, y]) cpu.heap.free(p);
+    }
+  });
+});
