@@ -18,6 +18,7 @@ import { CSR_U16_MAX_COLS, CsrMatrix } from '../sparse/csr.js';
 import type { LinearWeight, SparseWeight } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
 import { MAX_NM_GROUP } from '../sparse/pattern.js';
+import { bitmapRowBytes, csrFromBitmap, csrToBitmap } from '../sparse/bitmap-encoding.js';
 import { formatDims, ModelError, tensorMessage } from './model-error.js';
 import { isFloatDType, readFloatTensorInto } from './weight-read.js';
 
@@ -29,11 +30,13 @@ export const SPARSE_LAYOUT_VERSION = 1;
 export type ValuesDType = 'F32' | 'F16' | 'BF16';
 export const VALUES_DTYPES: readonly ValuesDType[] = ['F32', 'F16', 'BF16'];
 
-export type SparseFormat = 'csr' | 'nm' | 'bsr';
+/** Formats on disk. 'bitmap' is CSR with its positions as one bit per weight; it loads as a CsrMatrix. */
+export type SparseFormat = 'csr' | 'bitmap' | 'nm' | 'bsr';
 
 /** One sparse weight's entry in the metadata's "tensors" map. `block` is [blockRows, blockCols]. */
 export type SparseWeightDescription =
   | { readonly format: 'csr'; readonly shape: readonly [number, number] }
+  | { readonly format: 'bitmap'; readonly shape: readonly [number, number] }
   | { readonly format: 'nm'; readonly shape: readonly [number, number]; readonly n: number; readonly m: number }
   | { readonly format: 'bsr'; readonly shape: readonly [number, number]; readonly block: readonly [number, number] };
 
@@ -45,6 +48,7 @@ export interface SparsekitMetadata {
 /** The parts of each format, in the order of the spec's table. */
 export const SPARSE_PARTS = {
   csr: ['row_ptr', 'col_indices', 'values'],
+  bitmap: ['mask', 'values'],
   nm: ['values', 'indices'],
   bsr: ['block_row_ptr', 'block_col_indices', 'values'],
 } as const satisfies Record<SparseFormat, readonly string[]>;
@@ -54,13 +58,13 @@ export function partName(weight: string, format: SparseFormat, part: string): st
   return `${weight}.${format}.${part}`;
 }
 
-const PART_NAME = /^(.+)\.(csr|nm|bsr)\.(row_ptr|col_indices|values|indices|block_row_ptr|block_col_indices)$/;
+const PART_NAME = /^(.+)\.(csr|bitmap|nm|bsr)\.(row_ptr|col_indices|values|mask|indices|block_row_ptr|block_col_indices)$/;
 
-/** 'csr', 'nm 2:4', 'bsr 16x16' (blockRows x blockCols): how inspect and messages name a format. */
+/** 'csr', 'bitmap', 'nm 2:4', 'bsr 16x16' (blockRows x blockCols): how inspect and messages name a format. */
 export function describeSparseFormat(d: SparseWeightDescription): string {
   if (d.format === 'nm') return `nm ${d.n}:${d.m}`;
   if (d.format === 'bsr') return `bsr ${d.block[0]}x${d.block[1]}`;
-  return 'csr';
+  return d.format;
 }
 
 export function describeWeightFormat(weight: LinearWeight): string {
@@ -93,6 +97,11 @@ export interface WeightEncodeOptions {
   valuesDType?: ValuesDType;
   /** Write sparse weights as plain zero-filled dense tensors (for runtimes without this layout). */
   storeDense?: boolean;
+  /**
+   * How CSR weights are stored: 'auto' (default) picks whichever of 'csr' (row pointers and
+   * column indices) and 'bitmap' (one bit per weight) takes fewer bytes.
+   */
+  csrEncoding?: 'auto' | 'csr' | 'bitmap';
 }
 
 /** One tensor to write, its bytes fetched only when `data()` is called (so writers can stream). */
@@ -158,6 +167,16 @@ export function planWeight(name: string, weight: SaveableWeight, options: Weight
   if (options.storeDense) {
     return done([planned(name, values, [weight.rows, weight.cols], () => weight.toDense())], null);
   }
+  if (weight instanceof CsrMatrix && csrEncodingOf(weight, options.csrEncoding ?? 'auto') === 'bitmap') {
+    const part = (p: string) => partName(name, 'bitmap', p);
+    return done(
+      [
+        planned(part('mask'), 'U8', [weight.rows, bitmapRowBytes(weight.cols)], async () => csrToBitmap(await weight.readArrays())),
+        planned(part('values'), values, weight.values.shape, partData(weight.values)),
+      ],
+      { format: 'bitmap', shape: [weight.rows, weight.cols] },
+    );
+  }
   const description = describeSparseWeight(weight);
   const part = (p: string) => partName(name, description.format, p);
   if (weight instanceof CsrMatrix) {
@@ -188,6 +207,18 @@ export function planWeight(name: string, weight: SaveableWeight, options: Weight
     ],
     description,
   );
+}
+
+/** 'bitmap' when its mask takes fewer bytes than CSR's row pointers and column indices (ties stay CSR; the values are the same either way). */
+function csrEncodingOf(weight: CsrMatrix, choice: 'auto' | 'csr' | 'bitmap'): 'csr' | 'bitmap' {
+  if (choice !== 'auto') {
+    if (choice !== 'csr' && choice !== 'bitmap') throw new ModelError(`csrEncoding must be 'auto', 'csr' or 'bitmap', got ${String(choice)}`, { code: 'E_ARGUMENT' });
+    return choice;
+  }
+  const indexBytes = SAFETENSORS_DTYPE_BYTES[STORED_DTYPE_OF[weight.colIndices.dtype]];
+  const csrBytes = (weight.rows + 1) * 4 + weight.nnz * indexBytes;
+  const bitmapBytes = weight.rows * bitmapRowBytes(weight.cols);
+  return bitmapBytes < csrBytes ? 'bitmap' : 'csr';
 }
 
 /** planWeight with the values read: entries ready for encodeSafetensors / writeSafetensorsFile. */
@@ -292,6 +323,8 @@ function parseDescription(name: string, entry: unknown, fail: (detail: string) =
   switch (entry.format) {
     case 'csr':
       return { format: 'csr', shape: [rows, cols] };
+    case 'bitmap':
+      return { format: 'bitmap', shape: [rows, cols] };
     case 'nm': {
       const { n, m } = entry;
       if (!isNonNegativeInt(n) || !isNonNegativeInt(m) || (n as number) < 1 || (n as number) >= (m as number) || (m as number) > MAX_NM_GROUP) {
@@ -310,7 +343,7 @@ function parseDescription(name: string, entry: unknown, fail: (detail: string) =
       return { format: 'bsr', shape: [rows, cols], block: [br, bc] };
     }
     default:
-      return bad(`unknown format ${JSON.stringify(entry.format)}; expected "csr", "nm" or "bsr"`);
+      return bad(`unknown format ${JSON.stringify(entry.format)}; expected "csr", "bitmap", "nm" or "bsr"`);
   }
 }
 
@@ -375,6 +408,10 @@ function checkParts(
     if (values.shape.length !== 1) throw new ModelError(tensorMessage(fileName, values.name, `shape ${formatDims(values.shape)}, expected [nnz]`));
     const nnz = values.shape[0];
     get('col_indices', cols <= CSR_U16_MAX_COLS ? ['U16', 'I32'] : ['I32'], [nnz]);
+  } else if (d.format === 'bitmap') {
+    get('mask', ['U8'], [rows, bitmapRowBytes(cols)]);
+    values = get('values', floats, null);
+    if (values.shape.length !== 1) throw new ModelError(tensorMessage(fileName, values.name, `shape ${formatDims(values.shape)}, expected [nnz]`));
   } else if (d.format === 'nm') {
     values = get('values', floats, [rows, (cols / d.m) * d.n]);
     get('indices', ['U8'], [rows, nmIndexRowBytes(cols, d.n, d.m)]);
@@ -421,6 +458,11 @@ export async function readSparseWeight(
     switch (d.format) {
       case 'csr':
         return CsrMatrix.fromParts(rows, cols, await read('row_ptr'), await read('col_indices'), values, backend);
+      case 'bitmap': {
+        const { rowPtr, colIndices } = csrFromBitmap(rows, cols, (await read('mask')) as Uint8Array, 'mask');
+        if (rowPtr[rows] !== values.length) throw new ModelError(`${reader.fileName}: bitmap weight ${JSON.stringify(entry.name)}: the mask marks ${rowPtr[rows]} weights but there are ${values.length} values`);
+        return CsrMatrix.fromParts(rows, cols, rowPtr, colIndices, values, backend);
+      }
       case 'nm':
         return NmMatrix.fromParts(rows, cols, d.n, d.m, values, (await read('indices')) as Uint8Array, backend);
       case 'bsr':

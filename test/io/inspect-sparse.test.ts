@@ -47,7 +47,7 @@ describe('inspect with sparse weights', () => {
         ['c.bsr', bsr],
         ['norm', norm],
       ],
-      { valuesDType: 'F16' },
+      { valuesDType: 'F16', csrEncoding: 'csr' },
     );
     const path = join(dir, 'model.safetensors');
     await writeSafetensorsFile(path, tensors, metadata);
@@ -96,7 +96,7 @@ describe('inspect with sparse weights', () => {
 
   it('shows the parts as plain tensors, with a warning, when the metadata cannot be read', async () => {
     const csr = CsrMatrix.fromDense(new Float32Array([1, 0, 0, 2]), 2, 2, backend);
-    const { tensors } = await encodeWeights([['w', csr]]);
+    const { tensors } = await encodeWeights([['w', csr]], { csrEncoding: 'csr' });
     const path = join(dir, 'broken.safetensors');
     await writeSafetensorsFile(path, tensors, { sparsekit: '{"version": 9, "tensors": {}}' });
     const report = await inspectSafetensors(path);

@@ -40,7 +40,7 @@ async function readerOf(tensors: SafetensorsTensorInput[], metadata: Record<stri
 describe('checkpoint layout: writing', () => {
   it('stores CSR as row_ptr I32, col_indices U16 (cols <= 65536), values F32', async () => {
     const csr = CsrMatrix.fromDense(randomSparse(6, 10, 0.4, 1), 6, 10, backend);
-    const { tensors, sparse } = await encodeWeight(P, csr);
+    const { tensors, sparse } = await encodeWeight(P, csr, { csrEncoding: 'csr' });
     assert.deepEqual(shapes(tensors), [
       [`${P}.csr.row_ptr`, 'I32', [7]],
       [`${P}.csr.col_indices`, 'U16', [csr.nnz]],
@@ -48,6 +48,28 @@ describe('checkpoint layout: writing', () => {
     ]);
     assert.deepEqual(sparse, { format: 'csr', shape: [6, 10] });
     csr.dispose();
+  });
+
+  it('stores CSR as a bitmap (one bit per weight, U8 [rows, ceil(cols/8)]) when that is smaller, CSR parts otherwise', async () => {
+    // 40% of 6 x 10: the mask takes 12 bytes against 28 of row pointers and 2 per index.
+    const half = CsrMatrix.fromDense(randomSparse(6, 10, 0.4, 1), 6, 10, backend);
+    const encoded = await encodeWeight(P, half, { valuesDType: 'F16' });
+    assert.deepEqual(shapes(encoded.tensors), [
+      [`${P}.bitmap.mask`, 'U8', [6, 2]],
+      [`${P}.bitmap.values`, 'F16', [half.nnz]],
+    ]);
+    assert.deepEqual(encoded.sparse, { format: 'bitmap', shape: [6, 10] });
+    const dense = half.toDenseSync();
+    const mask = encoded.tensors[0].data as Uint8Array;
+    for (let r = 0; r < 6; r++) {
+      for (let c = 0; c < 10; c++) assert.equal((mask[r * 2 + (c >> 3)] >> (c & 7)) & 1, dense[r * 10 + c] !== 0 ? 1 : 0, `bit of (${r}, ${c})`);
+    }
+    // 1 weight in 64 of 4 x 1024: 4 x 128 mask bytes against 20 + 2 x 64.
+    const sparse = CsrMatrix.fromDense(randomSparse(4, 1024, 1 / 64, 2), 4, 1024, backend);
+    assert.equal((await encodeWeight(P, sparse)).sparse?.format, 'csr');
+    assert.equal((await encodeWeight(P, sparse, { csrEncoding: 'bitmap' })).sparse?.format, 'bitmap');
+    half.dispose();
+    sparse.dispose();
   });
 
   it('stores N:M as values [rows, cols/m*n] and packed U8 indices, BSR as block parts with column-major values', async () => {
@@ -80,8 +102,8 @@ describe('checkpoint layout: writing', () => {
       ['norm.weight', dense],
     ]);
     assert.deepEqual(Object.keys(metadata).sort(), ['format', SPARSEKIT_METADATA_KEY]);
-    assert.deepEqual(JSON.parse(metadata[SPARSEKIT_METADATA_KEY]), { version: 1, tensors: { 'a.weight': { format: 'csr', shape: [4, 4] } } });
-    assert.deepEqual(tensors.map((t) => t.name), ['a.weight.csr.row_ptr', 'a.weight.csr.col_indices', 'a.weight.csr.values', 'norm.weight']);
+    assert.deepEqual(JSON.parse(metadata[SPARSEKIT_METADATA_KEY]), { version: 1, tensors: { 'a.weight': { format: 'bitmap', shape: [4, 4] } } });
+    assert.deepEqual(tensors.map((t) => t.name), ['a.weight.bitmap.mask', 'a.weight.bitmap.values', 'norm.weight']);
     const denseOnly = await encodeWeights([['norm.weight', dense]]);
     assert.deepEqual(denseOnly.metadata, { format: 'pt' });
     const stored = await encodeWeight('a.weight', csr, { storeDense: true });
@@ -100,8 +122,9 @@ describe('checkpoint layout: reading', () => {
       ['w.nm', NmMatrix.fromDense(randomNmDense(4, 8, 1, 4, 6), 4, 8, 1, 4, backend)],
       ['w.bsr', BsrMatrix.fromDense(randomSparse(4, 8, 0.4, 7), 4, 8, 2, 4, backend)],
     ] as const;
-    for (const dtype of ['F32', 'F16', 'BF16'] as const) {
-      const { tensors, metadata } = await encodeWeights(weights, { valuesDType: dtype });
+    for (const [dtype, csrEncoding] of [['F32', 'csr'], ['F16', 'bitmap'], ['BF16', 'csr'], ['F32', 'bitmap']] as const) {
+      const { tensors, metadata } = await encodeWeights(weights, { valuesDType: dtype, csrEncoding });
+      assert.ok(tensors.some((t) => t.name === `w.csr.${csrEncoding}.values`));
       const reader = await readerOf([...tensors, { name: 'plain', dtype: 'F32', shape: [2], data: new Float32Array(2) }], metadata);
       const layout = decodeCheckpointLayout(reader.tensors(), reader.metadata, reader.fileName);
       assert.deepEqual([...layout.sparse.keys()].sort(), ['w.bsr', 'w.csr', 'w.nm']);
@@ -119,7 +142,7 @@ describe('checkpoint layout: reading', () => {
 
   it('reads I32 column indices too, and reports parts no metadata describes', async () => {
     const csr = CsrMatrix.fromDense(randomSparse(3, 5, 0.5, 8), 3, 5, backend);
-    const { tensors, metadata } = await encodeWeights([['w', csr]]);
+    const { tensors, metadata } = await encodeWeights([['w', csr]], { csrEncoding: 'csr' });
     const asI32 = tensors.map((t) => (t.name.endsWith('col_indices') ? { ...t, dtype: 'I32' as const, data: Int32Array.from(t.data as Uint16Array) } : t));
     const reader = await readerOf(asI32, metadata);
     const layout = decodeCheckpointLayout(reader.tensors(), reader.metadata, 'f');
@@ -146,7 +169,7 @@ describe('checkpoint layout: reading', () => {
 
   it('rejects missing parts and parts of the wrong dtype or shape', async () => {
     const csr = CsrMatrix.fromDense(randomSparse(3, 5, 0.5, 9), 3, 5, backend);
-    const { tensors, metadata } = await encodeWeights([['w', csr]]);
+    const { tensors, metadata } = await encodeWeights([['w', csr]], { csrEncoding: 'csr' });
     const infos = (await readerOf(tensors, metadata)).tensors();
     const without = infos.filter((t) => !t.name.endsWith('row_ptr'));
     assert.throws(() => decodeCheckpointLayout(without, metadata, 'f'), /f: csr weight "w" \[3, 5\]: part "w\.csr\.row_ptr" is missing/);
@@ -161,13 +184,28 @@ describe('checkpoint layout: reading', () => {
 
   it('rejects NaN among sparse values and invalid structure, naming the weight', async () => {
     const csr = CsrMatrix.fromDense(new Float32Array([1, 0, 2, 0, 0, 3]), 2, 3, backend);
-    const { tensors, metadata } = await encodeWeights([['w', csr]]);
+    const { tensors, metadata } = await encodeWeights([['w', csr]], { csrEncoding: 'csr' });
     const nan = tensors.map((t) => (t.name.endsWith('values') ? { ...t, data: new Float32Array([1, NaN, 3]) } : t));
     let reader = await readerOf(nan, metadata);
     await assert.rejects(readSparseWeight(reader, decodeCheckpointLayout(reader.tensors(), metadata, 'f').sparse.get('w')!, backend), /tensor "w\.csr\.values": element 1 is NaN/);
     const unsorted = tensors.map((t) => (t.name.endsWith('col_indices') ? { ...t, data: new Uint16Array([2, 0, 2]) } : t));
     reader = await readerOf(unsorted, metadata);
     await assert.rejects(readSparseWeight(reader, decodeCheckpointLayout(reader.tensors(), metadata, 'f').sparse.get('w')!, backend), /csr weight "w": invalid parts: .*strictly increase/);
+
+    const bitmap = await encodeWeights([['w', csr]], { csrEncoding: 'bitmap' });
+    const read = async (change: (t: SafetensorsTensorInput) => SafetensorsTensorInput) => {
+      const r = await readerOf(bitmap.tensors.map(change), bitmap.metadata);
+      return readSparseWeight(r, decodeCheckpointLayout(r.tensors(), bitmap.metadata, 'f').sparse.get('w')!, backend);
+    };
+    const mask = (bytes: number[]) => (t: SafetensorsTensorInput) => (t.name.endsWith('mask') ? { ...t, data: new Uint8Array(bytes) } : t);
+    // Row 0 keeps columns 0 and 2 (0b101), row 1 column 2 (0b100); bit 3 is past the 3 columns.
+    assert.deepEqual(Array.from(bitmap.tensors[0].data as Uint8Array), [0b101, 0b100]);
+    await assert.rejects(read(mask([0b1101, 0b100])), /bitmap weight "w": invalid parts: mask: row 0 marks columns at or past 3/);
+    await assert.rejects(read(mask([0b111, 0b100])), /the mask marks 4 weights but there are 3 values/);
+    await assert.rejects(read((t) => (t.name.endsWith('values') ? { ...t, data: new Float32Array([1, Infinity, 3]) } : t)), /tensor "w\.bitmap\.values": element 1 is/);
+    const loaded = await read((t) => t);
+    assertSameWeight(loaded, csr, 'w');
+    loaded.dispose();
     csr.dispose();
   });
 });

@@ -38,6 +38,8 @@ export interface SaveModelFolderOptions {
   storeDense?: boolean;
   /** Dtype of stored float values, dense and sparse (default F32). */
   valuesDType?: ValuesDType;
+  /** CSR weights as CSR parts or as bitmaps; 'auto' (default) takes the smaller (docs/sparse-checkpoint.md). */
+  csrEncoding?: 'auto' | 'csr' | 'bitmap';
   /** Bytes of tensor data per shard before starting another (default 2 GiB); one weight's parts never split. */
   maxShardBytes?: number;
   /** Replace `dir` if it exists (default: refuse). */
@@ -68,7 +70,7 @@ export async function saveModelFolder(dir: string, options: SaveModelFolderOptio
   const plans: PlannedWeight[] = [];
   const names = new Set<string>();
   for (const [name, weight] of entries) {
-    const plan = planWeight(name, weight, { valuesDType: options.valuesDType, storeDense: options.storeDense });
+    const plan = planWeight(name, weight, { valuesDType: options.valuesDType, storeDense: options.storeDense, csrEncoding: options.csrEncoding });
     for (const t of plan.tensors) {
       if (names.has(t.name)) throw new ModelError(`${dir}: tensor ${JSON.stringify(t.name)} would be written twice`, { code: 'E_ARGUMENT' });
       names.add(t.name);
