@@ -12,6 +12,7 @@ import { FULL_KERNEL_SUITE, kernelCaseCount, type KernelRecord, QUICK_KERNEL_SUI
 import { onnxRuntimePeer } from '../bench/node/ort-peer.js';
 import { ArgumentError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/node/atomic-file.js';
+import { TINYSHAKESPEARE_MODEL } from './assets.js';
 import { formatBytes, percent, ratio, table } from './format.js';
 import { progressBar } from './progress.js';
 
@@ -111,8 +112,6 @@ export function renderKernelRecords(records: readonly KernelRecord[]): string {
   return `${table(head, rows, head.map((_, i) => i >= 3))}\n`;
 }
 
-/** The trained fixture model, inside the package. */
-const DEFAULT_PRUNING_MODEL = fileURLToPath(new URL('../../../test/fixtures/models/tinyshakespeare-llama', import.meta.url));
 
 /** Where the tinyshakespeare corpus is looked for when --text is not given. */
 function defaultCorpus(): string {
@@ -131,7 +130,7 @@ function defaultCorpus(): string {
 async function benchPruning(options: BenchOptions): Promise<void> {
   const backend = await createCpuBackend({ threads: options.threads });
   const suite: PruningSuiteOptions = {
-    modelDir: options.model ?? DEFAULT_PRUNING_MODEL,
+    modelDir: options.model ?? TINYSHAKESPEARE_MODEL,
     textFile: options.text ?? defaultCorpus(),
     trainFraction: 0.9,
     evalChars: options.quick ? 30_000 : null,

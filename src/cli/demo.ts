@@ -1,44 +1,25 @@
 /**
- * `sparsekit demo`: the main job on a built-in default. Generates a small Llama-shaped model
- * whose attention weights are magnitude-pruned to 50% (unstructured) and MLP weights to 2:4,
- * shows it with `inspect`, then runs the quick kernel benchmark.
+ * `sparsekit demo`: the main job on a built-in default. Prunes the trained tinyshakespeare model
+ * that ships in assets/ to 2:4 with SparseGPT, calibrated on an excerpt of its training text;
+ * reports held-out perplexity, file size and decode speed before and after; shows the sparse
+ * checkpoint with `inspect`; and continues one prompt with the dense and the pruned model.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SparsekitError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/node/atomic-file.js';
 import { inspectSafetensors } from '../io/node/inspect.js';
-import { writeRandomLlamaCheckpoint } from '../models/node/random-checkpoint.js';
-import { benchCommand } from './bench.js';
+import { TINYSHAKESPEARE_HELDOUT_EXCERPT, TINYSHAKESPEARE_MODEL, TINYSHAKESPEARE_TRAIN_EXCERPT } from './assets.js';
+import { generateCommand } from './generate.js';
 import { renderInspectReport } from './inspect.js';
+import { pruneCommand } from './prune.js';
 
 const MARKER = '.sparsekit-demo';
+const PROMPT = 'ROMEO:\n';
+const NEW_TOKENS = 48;
 
-/** Zeroes the smallest-|w| fraction of each row (magnitude pruning, per output row). */
-function pruneRowsByMagnitude(w: Float32Array, rows: number, cols: number, sparsity: number): Float32Array {
-  const drop = Math.round(sparsity * cols);
-  const order = new Int32Array(cols);
-  for (let r = 0; r < rows; r++) {
-    const row = w.subarray(r * cols, (r + 1) * cols);
-    for (let c = 0; c < cols; c++) order[c] = c;
-    order.sort((a, b) => Math.abs(row[a]) - Math.abs(row[b]));
-    for (let i = 0; i < drop; i++) row[order[i]] = 0;
-  }
-  return w;
-}
-
-/** Keeps the 2 largest |w| of every 4 consecutive weights of a row (2:4 along the input dimension). */
-function pruneTwoOfFour(w: Float32Array): Float32Array {
-  for (let g = 0; g < w.length; g += 4) {
-    const idx = [0, 1, 2, 3].sort((a, b) => Math.abs(w[g + a]) - Math.abs(w[g + b]));
-    w[g + idx[0]] = 0;
-    w[g + idx[1]] = 0;
-  }
-  return w;
-}
-
-export async function demoCommand(options: { out: string; full?: boolean }): Promise<void> {
+export async function demoCommand(options: { out: string; threads?: number }): Promise<void> {
   const dir = options.out;
   if (existsSync(dir)) {
     if (!existsSync(join(dir, MARKER))) {
@@ -46,16 +27,31 @@ export async function demoCommand(options: { out: string; full?: boolean }): Pro
     }
     await rm(dir, { recursive: true, force: true });
   }
-  const shape = { hiddenSize: 256, intermediateSize: 688, heads: 8, kvHeads: 4, layers: 4, vocabSize: 1024, maxPositions: 2048 };
-  process.stderr.write(`demo: writing a random Llama model (${shape.layers} layers, width ${shape.hiddenSize}) to ${dir}\n`);
-  await writeRandomLlamaCheckpoint(dir, shape, 42, (name, data, s) => {
-    if (/self_attn\.[qkvo]_proj/.test(name)) return pruneRowsByMagnitude(data, s[0], s[1], 0.5);
-    if (/mlp\./.test(name)) return pruneTwoOfFour(data);
-    return data;
-  });
+  await mkdir(dir, { recursive: true });
   await writeFileAtomic(join(dir, MARKER), 'made by `sparsekit demo`; safe to delete\n');
-  process.stdout.write(`\n$ sparsekit inspect ${dir}\n`);
-  process.stdout.write(renderInspectReport(await inspectSafetensors(dir)));
-  process.stdout.write(`\n$ sparsekit bench kernels${options.full ? '' : ' --quick'} --json ${join(dir, 'bench-kernels.json')}\n`);
-  await benchCommand('kernels', { quick: !options.full, json: join(dir, 'bench-kernels.json') });
+  const pruned = join(dir, 'tinyshakespeare-2of4');
+  const report = join(dir, 'prune-report.json');
+
+  process.stdout.write(
+    `$ sparsekit prune ${TINYSHAKESPEARE_MODEL} --method sparsegpt --sparsity 0.5 --pattern 2:4 ` +
+      `--calib ${TINYSHAKESPEARE_TRAIN_EXCERPT} --eval-text ${TINYSHAKESPEARE_HELDOUT_EXCERPT} --out ${pruned} --report ${report}\n`,
+  );
+  await pruneCommand(TINYSHAKESPEARE_MODEL, {
+    method: 'sparsegpt',
+    sparsity: 0.5,
+    pattern: '2:4',
+    calib: [TINYSHAKESPEARE_TRAIN_EXCERPT],
+    evalText: TINYSHAKESPEARE_HELDOUT_EXCERPT,
+    out: pruned,
+    report,
+    threads: options.threads,
+  });
+
+  process.stdout.write(`\n$ sparsekit inspect ${pruned}\n`);
+  process.stdout.write(renderInspectReport(await inspectSafetensors(pruned)));
+
+  for (const model of [TINYSHAKESPEARE_MODEL, pruned]) {
+    process.stdout.write(`\n$ sparsekit generate ${model} --prompt ${JSON.stringify(PROMPT)} --max-new-tokens ${NEW_TOKENS}\n`);
+    await generateCommand(model, { prompt: PROMPT, maxNewTokens: NEW_TOKENS, threads: options.threads });
+  }
 }

@@ -109,10 +109,10 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('generate a small pruned Llama-shaped model, inspect it, and run the quick kernel benchmark')
-    .option('--out <dir>', 'where to write the demo model', 'sparsekit-demo')
-    .option('--full', 'run the full kernel benchmark instead of the quick one')
-    .action((options: { out: string; full?: boolean }) => demoCommand(options));
+    .description('prune the built-in trained tinyshakespeare model to 2:4 with SparseGPT, report before/after, inspect it, and generate with both')
+    .option('--out <dir>', 'where to write the pruned model and its report', 'sparsekit-demo')
+    .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
+    .action((options: { out: string; threads?: number }) => demoCommand(options));
 
   return program;
 }

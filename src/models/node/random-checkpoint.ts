@@ -1,5 +1,5 @@
 /**
- * Writes Llama-family model folders with random weights, for demos, tests and benchmarks where no
+ * Writes Llama-family model folders with random weights, for tests and benchmarks where no
  * trained model can be downloaded. Linear weights are N(0, 1/in), norms are ones, drawn from one
  * seeded stream in checkpoint order (the same seed gives the same files). Weights may be pruned
  * and stored sparse (docs/sparse-checkpoint.md). Everything goes through saveModelFolder, so the
@@ -11,18 +11,9 @@ import { Random } from '../../core/random.js';
 import { BsrMatrix } from '../../sparse/bsr.js';
 import { CsrMatrix } from '../../sparse/csr.js';
 import { NmMatrix } from '../../sparse/nm.js';
-import type { HostTensor, SaveableWeight, ValuesDType } from '../checkpoint-layout.js';
+import type { SaveableWeight, ValuesDType } from '../checkpoint-layout.js';
 import { llamaConfigJson, type LlamaShape, llamaWeightShapes } from '../llama-config.js';
 import { saveModelFolder, type SavedModelFolder } from './save-model-folder.js';
-
-export type WeightTransform = (name: string, data: Float32Array, shape: number[]) => Float32Array;
-
-/** Builds the folder under a temporary name and renames it to `dir` when complete (`dir` must not exist). */
-export async function writeRandomLlamaCheckpoint(dir: string, shape: LlamaShape, seed: number, transform: WeightTransform = (_, d) => d): Promise<void> {
-  const weights: [string, HostTensor][] = [];
-  for (const w of randomLlamaWeights(shape, seed)) weights.push([w.name, { shape: w.shape, data: transform(w.name, w.data, w.shape) }]);
-  await saveModelFolder(dir, { config: llamaConfigJson(shape), weights });
-}
 
 /** How one linear weight is pruned and stored; null keeps it dense. */
 export type RandomSparsity =
