@@ -1,7 +1,11 @@
 /**
  * Block selection (block sparsity as in Gray et al. 2017, "GPU Kernels for Block-Sparse Weights"):
  * the layer is tiled into r x c blocks (what BSR stores) and whole blocks go,
- * the lowest-ranked first, across the whole layer. A block's rank is the SUM of its weights'
+ * the lowest-ranked first, across the whole layer. (Compared within each band of r rows instead,
+ * as Wanda compares within output rows, it was worse on the 3.4M tinyshakespeare model at 50%,
+ * magnitude scores: held-out perplexity 8121 against 3579 for 16x16, 892 against 659 for 1x16;
+ * dense 26.2, unstructured 32.5. Block sparsity costs this model much more than unstructured:
+ * 1x2 50, 1x4 108, 1x8 355.) A block's rank is the SUM of its weights'
  * scores (in f64): scores are importances (|W|, Wanda's |W| ||X||), so the sum is the total
  * importance removed, i.e. the block L1 norm for magnitude scores. (The L2 norm would favour
  * blocks with one large weight over blocks of many moderate ones.) Ties: the lower block index

@@ -136,7 +136,45 @@ export function nm24_spmv(vals: usize, meta: usize, table: usize, x: usize, y: u
   return (j / n) * m + p;
 }
 
-// Any n:m, batch 1 per batch item: gathers four kept values' activations at a time.
+// Any n:m, batch 1 per batch item: gathers four kept values' activations at a time. Columns are
+// decoded in order with running counters (position bits, group base), never j / n: an integer
+// division per kept weight made 4:8 run at a third of the dense GEMV's speed.
+@inline function nmRowDot(v: usize, mt: usize, x: usize, kept: i32, n: i32, m: i32, bits: i32): f32 {
+  const mask = (1 << bits) - 1;
+  let bit = 0;
+  let base = 0;
+  let inGroup = 0;
+  let acc = zero();
+  let j = 0;
+  for (; j + 4 <= kept; j += 4) {
+    let c = base + ((<i32>load<u8>(mt + <usize>(bit >> 3)) >> (bit & 7)) & mask);
+    bit += bits;
+    if (++inGroup == n) { inGroup = 0; base += m; }
+    let g = v128.load32_zero(x + (<usize>c << 2));
+    c = base + ((<i32>load<u8>(mt + <usize>(bit >> 3)) >> (bit & 7)) & mask);
+    bit += bits;
+    if (++inGroup == n) { inGroup = 0; base += m; }
+    g = v128.load32_lane(x + (<usize>c << 2), g, 1);
+    c = base + ((<i32>load<u8>(mt + <usize>(bit >> 3)) >> (bit & 7)) & mask);
+    bit += bits;
+    if (++inGroup == n) { inGroup = 0; base += m; }
+    g = v128.load32_lane(x + (<usize>c << 2), g, 2);
+    c = base + ((<i32>load<u8>(mt + <usize>(bit >> 3)) >> (bit & 7)) & mask);
+    bit += bits;
+    if (++inGroup == n) { inGroup = 0; base += m; }
+    g = v128.load32_lane(x + (<usize>c << 2), g, 3);
+    acc = madd(v128.load(v + (<usize>j << 2)), g, acc);
+  }
+  let sum = hsum(acc);
+  for (; j < kept; j++) {
+    const c = base + ((<i32>load<u8>(mt + <usize>(bit >> 3)) >> (bit & 7)) & mask);
+    bit += bits;
+    if (++inGroup == n) { inGroup = 0; base += m; }
+    sum += load<f32>(v + (<usize>j << 2)) * load<f32>(x + (<usize>c << 2));
+  }
+  return sum;
+}
+
 export function nm_spmv(
   vals: usize, meta: usize, x: usize, y: usize, K: i32, N: i32, n: i32, m: i32, bits: i32, batch: i32, begin: i32, end: i32,
 ): void {
@@ -147,19 +185,7 @@ export function nm_spmv(
     const yt = y + ((<usize>t * <usize>N) << 2);
     for (let r = begin; r < end; r++) {
       const v = vals + ((<usize>r * <usize>kept) << 2);
-      const mt = meta + <usize>r * metaPerRow;
-      let acc = zero();
-      let j = 0;
-      for (; j + 4 <= kept; j += 4) {
-        let g = v128.load32_zero(xt + (<usize>keptColumn(mt, j, n, m, bits) << 2));
-        g = v128.load32_lane(xt + (<usize>keptColumn(mt, j + 1, n, m, bits) << 2), g, 1);
-        g = v128.load32_lane(xt + (<usize>keptColumn(mt, j + 2, n, m, bits) << 2), g, 2);
-        g = v128.load32_lane(xt + (<usize>keptColumn(mt, j + 3, n, m, bits) << 2), g, 3);
-        acc = madd(v128.load(v + (<usize>j << 2)), g, acc);
-      }
-      let sum = hsum(acc);
-      for (; j < kept; j++) sum += load<f32>(v + (<usize>j << 2)) * load<f32>(xt + (<usize>keptColumn(mt, j, n, m, bits) << 2));
-      store<f32>(yt + (<usize>r << 2), sum);
+      store<f32>(yt + (<usize>r << 2), nmRowDot(v, meta + <usize>r * metaPerRow, xt, kept, n, m, bits));
     }
   }
 }
