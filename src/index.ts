@@ -6,6 +6,8 @@
 export * from './core/index.js';
 export * from './sparse/index.js';
 export * from './io/index.js';
+export * from './models/index.js';
+export * from './pruning/index.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
 export { createCpuBackend, initCpu } from './backends/cpu/browser/index.js';
 export * from './backends/webgpu/index.js';

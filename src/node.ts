@@ -5,6 +5,9 @@
 export * from './core/index.js';
 export * from './sparse/index.js';
 export * from './io/index.js';
+export * from './models/index.js';
+export * from './models/node/index.js';
+export * from './pruning/index.js';
 export * from './io/node/index.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
 export { createCpuBackend, initCpu } from './backends/cpu/node/index.js';
