@@ -4,10 +4,11 @@
  * steps): prunes, writes the model folder atomically, and reports per-layer budgets and
  * sparsities with perplexity, file size and decode speed before and after, measured on the spot.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCpuBackend } from '../backends/cpu/node/index.js';
-import { ArgumentError } from '../core/errors.js';
+import { ArgumentError, SparsekitError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/node/atomic-file.js';
 import { readUtf8File } from '../io/node/text-file.js';
 import type { TextTokenizer } from '../io/tokenizer.js';
@@ -72,6 +73,8 @@ export async function pruneCommand(dir: string, options: PruneCommandOptions): P
   if (calibrate && recipe.calibration.files.length === 0) {
     throw new ArgumentError('this method or allocation reads calibration statistics: pass --calib FILE (text the model should see, e.g. part of its training data)');
   }
+  // Refuse an existing --out before the work, not after it (saveModelFolder checks again at the end).
+  if (!options.force && existsSync(options.out)) throw new SparsekitError('E_EXISTS', `${options.out} already exists; pass --force to replace it`);
   const backend = await createCpuBackend({ threads: options.threads });
   try {
     const loaded = await loadModelFolder(dir, { backend });

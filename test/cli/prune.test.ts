@@ -83,7 +83,8 @@ describe('sparsekit prune', () => {
     const existing = join(work, 'magnitude');
     const r = prune('--method', 'magnitude', '--sparsity', '0.5', '--out', existing);
     assert.equal(r.status, 3);
-    assert.match(r.stderr, /already exists; pass force/);
+    // The early refusal (before loading and pruning) says --force; the writer's own check says force.
+    assert.match(r.stderr, /already exists; pass --force/);
     const recipe = join(work, 'recipe.yaml');
     writeFileSync(recipe, 'steps:\n  - method: wanda\n    sparsty: 0.5\n');
     const bad = prune('--recipe', recipe, '--out', out);
