@@ -90,7 +90,29 @@ export const UNARY_OPS = {
     reference: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
     wgsl: '0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))',
   },
+  // Derivatives, for reverse-mode autograd (src/autograd): each is d/dx of the op it names.
+  // Heaviside step, relu's derivative (0 at x = 0, as PyTorch's relu backward).
+  step: { reference: (x) => (x > 0 ? 1 : 0), wgsl: 'select(0.0, 1.0, x > 0.0)' },
+  // d/dx x sigmoid(x) = s (1 + x (1 - s)).
+  silu_grad: { reference: (x) => siluGrad(x), wgsl: '(1.0 / (1.0 + exp(-x))) * (1.0 + x * (1.0 - 1.0 / (1.0 + exp(-x))))' },
+  // d/dx x Phi(x) = Phi(x) + x phi(x).
+  gelu_grad: {
+    reference: (x) => 0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI),
+    wgsl: '0.5 * (1.0 + erf_approx(x * 0.7071067811865476)) + x * exp(-0.5 * x * x) * 0.3989422804014327',
+  },
+  // d/dx 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3): 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 * 0.044715 x^2).
+  gelu_tanh_grad: { reference: (x) => geluTanhGrad(x), wgsl: 'gelu_tanh_grad(x)' },
 } satisfies Record<string, UnaryOpDef>;
+
+function siluGrad(x: number): number {
+  const s = 1 / (1 + Math.exp(-x));
+  return s * (1 + x * (1 - s));
+}
+
+function geluTanhGrad(x: number): number {
+  const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+}
 
 export type UnaryOp = keyof typeof UNARY_OPS;
 

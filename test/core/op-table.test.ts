@@ -25,4 +25,21 @@ describe('op table', () => {
     assert.ok(close(UNARY_OPS.silu.reference(1), 0.7310585786300049));
     assert.ok(close(UNARY_OPS.gelu.reference(-3), -0.004049694094890287));
   });
+
+  it('derivative entries equal central differences of the functions they differentiate', () => {
+    const pairs = [
+      ['step', 'relu'],
+      ['silu_grad', 'silu'],
+      ['gelu_grad', 'gelu'],
+      ['gelu_tanh_grad', 'gelu_tanh'],
+    ] as const;
+    const h = 1e-5;
+    for (const [grad, f] of pairs) {
+      for (const x of [-6, -2.5, -1, -0.3, 0.2, 0.7, 1.5, 3, 8]) {
+        const numeric = (UNARY_OPS[f].reference(x + h) - UNARY_OPS[f].reference(x - h)) / (2 * h);
+        const got = UNARY_OPS[grad].reference(x);
+        assert.ok(Math.abs(got - numeric) <= 1e-7 * Math.max(1, Math.abs(numeric)), `${grad}(${x}) = ${got}, central difference of ${f}: ${numeric}`);
+      }
+    }
+  });
 });

@@ -43,6 +43,14 @@ fn erf_approx(x: f32) -> f32 {
   return select(1.0 - erfc, erfc - 1.0, x < 0.0);
 }`;
 
+// Derivatives the op table names by function (too long for one expression).
+export const WGSL_GRADS = /* wgsl */ `
+fn gelu_tanh_grad(x: f32) -> f32 {
+  let c = 0.7978845608028654;
+  let t = tanh(c * (x + 0.044715 * x * x * x));
+  return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3.0 * 0.044715 * x * x);
+}`;
+
 // sin and cos after Cephes' sinf/cosf (S. Moshier): reduction by pi/4 in three parts (exact
 // products for |x| < 8192), then minimax polynomials on [-pi/4, pi/4]; about 1 ulp. Beyond 8192 the
 // reduction loses bits, as in Cephes; beyond 2^24 - 1 they return 0 (NaN for infinities).
@@ -108,7 +116,7 @@ export function unaryKernel(op: UnaryOp, x: GPUBuffer, y: GPUBuffer, n: number):
     params: new Params().u32('n', n),
     bindings: [read('X', 'f32', x), write('Y', 'f32', y)],
     workgroups: groupsFor(n),
-    body: () => `${WGSL_ERF}\n${WGSL_TRIG}\nfn op(x: f32) -> f32 { return ${accurateWgsl(UNARY_OPS[op].wgsl)}; }\n${elementMain('Y[i] = op(X[i]);')}`,
+    body: () => `${WGSL_ERF}\n${WGSL_TRIG}\n${WGSL_GRADS}\nfn op(x: f32) -> f32 { return ${accurateWgsl(UNARY_OPS[op].wgsl)}; }\n${elementMain('Y[i] = op(X[i]);')}`,
   };
 }
 
