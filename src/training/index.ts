@@ -8,3 +8,4 @@ export { type DynamicSparseOptions } from './methods/dynamic.js';
 export { SetMethod } from './methods/set.js';
 export { Rigl } from './methods/rigl.js';
 export { GradualMagnitudePruning, type GradualMagnitudeOptions } from './methods/gmp.js';
+export { accuracy, trainClassifier, type ClassifierTrainingOptions, type ClassifierTrainingResult } from './classifier.js';
