@@ -10,6 +10,8 @@ export interface BarResult {
   readonly threshold: number;
   /** The value must exceed the threshold, not merely reach it (orderings). */
   readonly strict?: boolean;
+  /** How the value reads: a ratio (default, "1.23x") or a difference in percentage points. */
+  readonly unit?: 'ratio' | 'points';
   readonly pass: boolean;
 }
 

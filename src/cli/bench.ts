@@ -6,6 +6,8 @@ import { createCpuBackend } from '../backends/cpu/node/index.js';
 import { checkDecodeBars } from '../bench/decode-bars.js';
 import { BENCH_LLAMA_100M, countParameters, FULL_DECODE_SUITE, QUICK_DECODE_SUITE, runDecodeSuite } from '../bench/decode.js';
 import { type PruningSuiteOptions, runPruningSuite } from '../bench/node/pruning.js';
+import { checkTrainingBars, FULL_TRAINING_SUITE, QUICK_TRAINING_SUITE, runTrainingSuite, TEACHER_TASK } from '../bench/training.js';
+import { setBackend } from '../core/engine.js';
 import { checkPruningBars, FULL_PRUNING_CASES, QUICK_PRUNING_CASES } from '../bench/pruning-cases.js';
 import { type BarResult, checkKernelBars } from '../bench/kernel-bars.js';
 import { FULL_KERNEL_SUITE, kernelCaseCount, type KernelRecord, QUICK_KERNEL_SUITE, runKernelSuite } from '../bench/kernels.js';
@@ -16,7 +18,7 @@ import { TINYSHAKESPEARE_MODEL } from './assets.js';
 import { formatBytes, percent, ratio, table } from './format.js';
 import { progressBar } from './progress.js';
 
-export const BENCH_SUITES = ['kernels', 'decode', 'pruning'] as const;
+export const BENCH_SUITES = ['kernels', 'decode', 'pruning', 'training'] as const;
 
 export interface BenchOptions {
   quick?: boolean;
@@ -33,6 +35,7 @@ export async function benchCommand(suite: string, options: BenchOptions): Promis
   }
   if (suite === 'decode') await benchDecode(options);
   else if (suite === 'pruning') await benchPruning(options);
+  else if (suite === 'training') await benchTraining(options);
   else await benchKernels(options);
 }
 
@@ -47,7 +50,8 @@ async function writeJson(path: string | undefined, value: unknown): Promise<void
 }
 
 function renderBars(bars: readonly BarResult[]): string {
-  return `${table(['bar', 'measured', 'needed', ''], bars.map((b) => [b.bar, ratio(b.value), `${b.strict ? '>' : '>='} ${b.threshold}`, b.pass ? 'pass' : 'FAIL']))}\n`;
+  const show = (b: BarResult, v: number) => (b.unit === 'points' ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : ratio(v));
+  return `${table(['bar', 'measured', 'needed', ''], bars.map((b) => [b.bar, show(b, b.value), `${b.strict ? '>' : '>='} ${b.unit === 'points' ? show(b, b.threshold) : b.threshold}`, b.pass ? 'pass' : 'FAIL']))}\n`;
 }
 
 async function benchDecode(options: BenchOptions): Promise<void> {
@@ -170,4 +174,32 @@ async function benchPruning(options: BenchOptions): Promise<void> {
     bars,
     meta: { suite: 'pruning', quick: !!options.quick, model: suite.modelDir, text: suite.textFile, evalTokens: result.evalTokens, calibrationTokens: result.calibrationTokens, ...environment(backend.pool.threads, backend.simd) },
   });
+}
+
+async function benchTraining(options: BenchOptions): Promise<void> {
+  const backend = await createCpuBackend({ threads: options.threads });
+  setBackend(backend);
+  const suite = options.quick ? QUICK_TRAINING_SUITE : FULL_TRAINING_SUITE;
+  process.stderr.write(
+    `training: ${suite.cases.length} runs x ${suite.seeds.length} seed(s), ${suite.steps} steps of batch ${suite.batchSize} each; ` +
+      `student MLP ${TEACHER_TASK.inputDim}-${suite.hidden}-${suite.hidden}-${TEACHER_TASK.classes} on a teacher-student task; ${backend.pool.threads} threads\n`,
+  );
+  const bar = progressBar('training', suite.cases.length * suite.seeds.length);
+  let done = 0;
+  const records = await runTrainingSuite(suite, (m) => bar.update(done++, { detail: m }));
+  bar.stop();
+  backend.dispose();
+  const head = ['method', 'sparsity', 'densities', 'test accuracy', 'vs dense (points)', 'per seed', 'examples/s'];
+  const rows = records.map((r) => [
+    r.method,
+    percent(r.sparsity, 0),
+    r.distribution ?? '',
+    percent(r.value, 2),
+    r.method === 'dense' ? '' : (100 * (r.value - r.denseValue)).toFixed(2),
+    r.values.map((v) => percent(v, 1)).join(' '),
+    Math.round(r.examplesPerS).toString(),
+  ]);
+  const bars = checkTrainingBars(records);
+  process.stdout.write(`${table(head, rows, head.map((_, i) => i === 1 || i >= 3))}\n\n${renderBars(bars)}`);
+  await writeJson(options.json, { records, bars, meta: { suite: 'training', quick: !!options.quick, ...environment(backend.pool.threads, backend.simd) } });
 }
