@@ -80,7 +80,7 @@ export class AdamW implements Optimizer {
   state(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     this.params.forEach((p, i) => {
-      const key = paramKey(p, i);
+      const key = paramKey(this.params, i);
       const m = this.m.get(p);
       const v = this.v.get(p);
       if (m) out.set(`${key}.exp_avg`, m);
@@ -94,7 +94,7 @@ export class AdamW implements Optimizer {
     const step = state.get('step');
     if (!step) throw new ArgumentError('AdamW.loadState: the state has no "step"');
     this.params.forEach((p, i) => {
-      const key = paramKey(p, i);
+      const key = paramKey(this.params, i);
       for (const [suffix, into] of [['exp_avg', this.m], ['exp_avg_sq', this.v]] as const) {
         const t = state.get(`${key}.${suffix}`);
         if (!t) continue;

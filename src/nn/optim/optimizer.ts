@@ -36,7 +36,13 @@ export function checkLearningRate(lr: number, where: string): void {
   if (!(Number.isFinite(lr) && lr >= 0)) throw new ArgumentError(`${where}: the learning rate must be a finite number >= 0, got ${lr}`);
 }
 
-/** A parameter's key in optimizer state: its name, or its index when unnamed. */
-export function paramKey(param: Variable, index: number): string {
-  return param.name || `param.${index}`;
+/**
+ * A parameter's key in optimizer state: its name when every parameter has a distinct one, else
+ * its index and name ("3.weight"), so that modules whose leaves share names ("weight" in every
+ * Linear) still save one entry per parameter.
+ */
+export function paramKey(params: readonly Variable[], index: number): string {
+  const names = new Set(params.map((p) => p.name));
+  const unique = names.size === params.length && !names.has('');
+  return unique ? params[index].name : `${index}.${params[index].name || 'param'}`;
 }

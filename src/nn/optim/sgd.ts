@@ -69,7 +69,7 @@ export class Sgd implements Optimizer {
     const out = new Map<string, Tensor>();
     this.params.forEach((p, i) => {
       const b = this.buffers.get(p);
-      if (b) out.set(`${paramKey(p, i)}.momentum_buffer`, b);
+      if (b) out.set(`${paramKey(this.params, i)}.momentum_buffer`, b);
     });
     out.set('step', ops.tensor(new Int32Array([this.stepCount]), [1], 'i32', this.params[0]?.value.backend));
     return out;
@@ -79,9 +79,9 @@ export class Sgd implements Optimizer {
     const step = state.get('step');
     if (!step) throw new ArgumentError('SGD.loadState: the state has no "step"');
     this.params.forEach((p, i) => {
-      const t = state.get(`${paramKey(p, i)}.momentum_buffer`);
+      const t = state.get(`${paramKey(this.params, i)}.momentum_buffer`);
       if (!t) return;
-      if (t.size !== p.value.size) throw new ShapeError(`SGD.loadState: ${paramKey(p, i)}.momentum_buffer has ${t.size} elements, the parameter ${p.value.size}`);
+      if (t.size !== p.value.size) throw new ShapeError(`SGD.loadState: ${paramKey(this.params, i)}.momentum_buffer has ${t.size} elements, the parameter ${p.value.size}`);
       this.buffers.get(p)?.dispose();
       this.buffers.set(p, ops.scale(t.reshape(p.shape), 1));
     });
