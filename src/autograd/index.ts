@@ -12,3 +12,4 @@ export { linear, matmul } from './ops/linalg.js';
 export { concat, reshape, slice, transpose } from './ops/layout.js';
 export { mean, meanAll, sum, sumAll } from './ops/reduce.js';
 export { crossEntropy, dropout, embedding, layerNorm, logSoftmax, oneHot, rmsNorm, rope, softmax } from './ops/nn.js';
+export { avgPool2d, conv2d, type Conv2dOptions, maxPool2d, type Pool2dOptions } from './ops/conv.js';

@@ -3,12 +3,13 @@ import { gelu, relu, silu, tanh } from '../autograd/ops/elementwise.js';
 import type { Variable } from '../autograd/variable.js';
 import { ArgumentError } from '../core/errors.js';
 import { Linear } from './linear.js';
-import { childParameters, type Module } from './module.js';
+import type { ClassifierModel } from './classifier-model.js';
+import { childParameters } from './module.js';
 
 export const ACTIVATIONS = { relu, gelu, silu, tanh } as const;
 export type ActivationName = keyof typeof ACTIVATIONS;
 
-export class Mlp implements Module {
+export class Mlp implements ClassifierModel {
   readonly layers: Linear[];
   private readonly activation: (x: Variable) => Variable;
 
@@ -22,6 +23,15 @@ export class Mlp implements Module {
     if (!(name in ACTIVATIONS)) throw new ArgumentError(`Mlp: unknown activation '${name}'; choose ${Object.keys(ACTIVATIONS).join(', ')}`);
     this.activation = ACTIVATIONS[name];
     this.layers = sizes.slice(1).map((out, i) => new Linear(sizes[i], out, { seed: options.seed + 101 * i }));
+  }
+
+  /** [inputs]: an Mlp reads flat feature rows. */
+  get inputShape(): readonly number[] {
+    return [this.sizes[0]];
+  }
+
+  get classes(): number {
+    return this.sizes[this.sizes.length - 1];
   }
 
   forward(x: Variable): Variable {

@@ -1,5 +1,6 @@
 /**
- * Training a classifier (an Mlp over flat features) with an optional sparsity controller:
+ * Training a classifier (any ClassifierModel: an Mlp over flat features, a CNN over images) with
+ * an optional sparsity controller:
  * mini-batches, cross-entropy, backward, optional clipping, masked optimizer step, scheduled
  * learning rate; test accuracy at the end. The loop the sparse-training benchmark and the
  * `train` command share for classification tasks.
@@ -10,14 +11,15 @@ import { argmax, tensor } from '../core/ops.js';
 import { tidy } from '../core/tensor.js';
 import { type ClassificationDataset, exampleCount, featureCount } from '../data/dataset.js';
 import { miniBatches } from '../data/batches.js';
-import type { Mlp } from '../nn/mlp.js';
+import type { ClassifierModel } from '../nn/classifier-model.js';
 import { clipGradNorm } from '../nn/optim/clip.js';
 import type { Optimizer } from '../nn/optim/optimizer.js';
 import type { LearningRateSchedule } from '../nn/optim/schedule.js';
-import type { SparsityController } from './controller.js';
+import type { TrainingSparsityHook } from './hook.js';
 
 export interface ClassifierTrainingOptions {
-  readonly model: Mlp;
+  /** Batches reach it as [B, ...model.inputShape]. */
+  readonly model: ClassifierModel;
   readonly train: ClassificationDataset;
   readonly test: ClassificationDataset;
   readonly optimizer: Optimizer;
@@ -25,7 +27,8 @@ export interface ClassifierTrainingOptions {
   readonly batchSize: number;
   readonly seed: number;
   readonly schedule?: LearningRateSchedule;
-  readonly controller?: SparsityController;
+  /** A SparsityController, or anything with its four training-loop calls. */
+  readonly controller?: TrainingSparsityHook;
   readonly clipNorm?: number;
   /** Called every `progressEvery` steps (default 50). */
   readonly onProgress?: (progress: { step: number; loss: number; sparsity: number; examplesPerS: number }) => void;
@@ -45,7 +48,7 @@ export interface ClassifierTrainingResult {
 export async function trainClassifier(options: ClassifierTrainingOptions): Promise<ClassifierTrainingResult> {
   const { model, train, test, optimizer, steps, batchSize, controller } = options;
   if (!Number.isInteger(steps) || steps < 1) throw new ArgumentError(`training: steps must be a positive integer, got ${steps}`);
-  if (featureCount(train) !== model.sizes[0]) throw new ArgumentError(`training: the model takes ${model.sizes[0]} features, the data has ${featureCount(train)}`);
+  checkFits(model, train);
   const params = [...model.parameters().values()];
   const epochs = Math.ceil((steps * batchSize) / exampleCount(train)) + 1;
   const batches = miniBatches(train, { batchSize, epochs, seed: options.seed, dropLast: true });
@@ -58,7 +61,7 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
     if (next.done) throw new ArgumentError('training: ran out of batches');
     const batch = next.value;
     if (options.schedule) optimizer.learningRate = options.schedule.at(step - 1);
-    const x = ag.constant(tensor(batch.inputs, [batch.size, featureCount(train)]));
+    const x = ag.constant(tensor(batch.inputs, [batch.size, ...model.inputShape]));
     const y = tensor(batch.labels, [batch.size], 'i32');
     const loss = ag.crossEntropy(model.forward(x), y);
     ag.backward(loss);
@@ -90,15 +93,28 @@ export async function trainClassifier(options: ClassifierTrainingOptions): Promi
   };
 }
 
+/**
+ * Throws unless the dataset's examples fill the model's input shape (a [28, 28] image fits a
+ * [784] Mlp and a [1, 28, 28] CNN) and its labels fit the model's outputs.
+ */
+function checkFits(model: ClassifierModel, data: ClassificationDataset): void {
+  const features = model.inputShape.reduce((a, b) => a * b, 1);
+  if (featureCount(data) !== features) {
+    throw new ArgumentError(`training: the model takes [${model.inputShape.join(', ')}] (${features} features), the data has [${data.shape.join(', ')}] (${featureCount(data)})`);
+  }
+  if (data.classes > model.classes) throw new ArgumentError(`training: the data has ${data.classes} classes, the model only ${model.classes} outputs`);
+}
+
 /** Fraction of `data` the model classifies correctly (argmax of its logits). */
-export async function accuracy(model: Mlp, data: ClassificationDataset, batchSize = 1024): Promise<number> {
+export async function accuracy(model: ClassifierModel, data: ClassificationDataset, batchSize = 1024): Promise<number> {
+  checkFits(model, data);
   const n = exampleCount(data);
   const d = featureCount(data);
   let correct = 0;
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
     const predicted = tidy(() =>
-      ag.noGrad(() => argmax(model.forward(ag.constant(tensor(data.inputs.subarray(start * d, (start + size) * d), [size, d]))).value, 1)),
+      ag.noGrad(() => argmax(model.forward(ag.constant(tensor(data.inputs.subarray(start * d, (start + size) * d), [size, ...model.inputShape]))).value, 1)),
     );
     const p = (await predicted.read()) as Int32Array;
     predicted.dispose();

@@ -6,12 +6,17 @@
  */
 import type { Variable } from '../autograd/variable.js';
 
-/** A weight the method makes sparse: [rows, cols] = [out, in] as a Linear weight. */
+/**
+ * A weight the method makes sparse: [rows, cols] = [out, in] as a Linear weight. A conv weight
+ * [O, C, kh, kw] is rows = O, cols = C kh kw, with `kernel` = [kh, kw] (ERK weighs its shape).
+ */
 export interface SparseLayer {
   readonly name: string;
   readonly param: Variable;
   readonly rows: number;
   readonly cols: number;
+  /** [kh, kw] for a convolution's weight; absent for a Linear's. */
+  readonly kernel?: readonly [number, number];
 }
 
 export interface MaskUpdateContext {

@@ -37,9 +37,15 @@ export class ErkAllocator implements Allocator {
 
 /** The ER densities of the layers at a target sparsity, dense layers at exactly 1. */
 export function erkDensities(layers: readonly AllocationLayer[], target: number): number[] {
-  const n = layers.map(parameters);
   // rows = n_out, cols = n_in.
-  const raw = layers.map((l) => (l.rows + l.cols) / (l.rows * l.cols));
+  return solveErkDensities(layers.map(parameters), layers.map((l) => (l.rows + l.cols) / (l.rows * l.cols)), target);
+}
+
+/**
+ * Densities eps * raw_l (dense layers at exactly 1) with sum_l n_l density_l = (1 - target) sum_l n_l,
+ * for layers of n_l weights and raw scores raw_l (ER's or ERK's shape ratio).
+ */
+export function solveErkDensities(n: readonly number[], raw: readonly number[], target: number): number[] {
   const dense = new Set<number>();
   let eps = 0;
   for (;;) {

@@ -8,7 +8,9 @@ export function gatherReference(table: TypedArray, V: number, D: number, indices
   for (let i = 0; i < indices.length; i++) {
     const id = indices[i];
     if (id < 0 || id >= V) throw new ArgumentError(`gather: index ${id} at position ${i} is outside [0, ${V})`);
-    out.set(table.subarray(id * D, id * D + D), i * D);
+    // Narrow rows (im2col's pixels of 1-4 channels) copy faster element by element than through subarray views.
+    if (D < 32) for (let d = 0, src = id * D, dst = i * D; d < D; d++) out[dst + d] = table[src + d];
+    else out.set(table.subarray(id * D, id * D + D), i * D);
   }
 }
 
