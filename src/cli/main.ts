@@ -8,6 +8,7 @@ import { EXIT } from './exit-codes.js';
 import { evalCommand, EVAL_TASKS } from './eval.js';
 import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
+import { trainCommand } from './train.js';
 import { pruneCommand } from './prune.js';
 import { ALLOCATION_NAMES, METHOD_NAMES, REFINER_NAMES } from '../pruning/recipe.js';
 
@@ -106,6 +107,16 @@ export function buildProgram(): Command {
     .option('--force', 'replace --out if it exists')
     .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
     .action((dir: string, options: Parameters<typeof pruneCommand>[1]) => pruneCommand(dir, options));
+
+  program
+    .command('train')
+    .description('train a model (Llama-family LM on text, MLP or CNN classifier) dense or with a sparse-training method, from a JSON/YAML config')
+    .option('--config <file>', 'the training config (model, data, optimizer, sparsity, run); see docs/training.md')
+    .option('--out <dir>', 'the run folder: config, metrics.jsonl, checkpoints, report.json, model/ (refused if it holds files, unless --force)')
+    .option('--resume <dir>', 'continue the run in DIR from its newest checkpoint')
+    .option('--force', 'start over in a non-empty --out')
+    .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
+    .action((options: Parameters<typeof trainCommand>[0]) => trainCommand(options));
 
   program
     .command('demo')

@@ -25,6 +25,20 @@ export class Random {
     this.s3 = next();
   }
 
+  /** The generator's whole state (for training checkpoints: a resumed run draws what the uninterrupted one would). */
+  state(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spareNormal ?? Number.NaN];
+  }
+
+  /** Restores state() output. */
+  setState(state: readonly number[]): void {
+    if (state.length !== 5 || !state.slice(0, 4).every((w) => Number.isInteger(w) && w >= -(2 ** 31) && w < 2 ** 32)) {
+      throw new RangeError(`Random.setState: expected 4 32-bit words and a spare normal, got ${JSON.stringify(state)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state;
+    this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

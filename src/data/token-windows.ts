@@ -52,6 +52,15 @@ export class TokenBatchSampler {
     this.rng = new Random(options.seed);
   }
 
+  /** The window sampler's random state, for training checkpoints. */
+  randomState(): number[] {
+    return this.rng.state();
+  }
+
+  restoreRandomState(state: readonly number[]): void {
+    this.rng.setState(state);
+  }
+
   next(): TokenBatch {
     // Starts 0 .. n - T - 1: the last one's window ends exactly at the stream's end.
     const startCount = this.ids.length - this.seqLen;

@@ -16,7 +16,7 @@ import { countOnes } from './mask-ops.js';
 import type { MaskChange, SparseLayer, SparseTrainingMethod } from './types.js';
 
 export class SparsityController {
-  private masks = new Map<string, Uint8Array>();
+  private maskByLayer = new Map<string, Uint8Array>();
   private maskTensors = new Map<string, Tensor>();
   private gradients: Map<string, Float32Array> | null = null;
   /** Mask updates made so far, and weights moved by them. */
@@ -67,14 +67,14 @@ export class SparsityController {
     if (!this.method.updatesAt(step)) return null;
     const weights = new Map<string, Float32Array>();
     for (const l of this.layers) weights.set(l.name, (await l.param.value.read()) as Float32Array);
-    const changes = this.method.update(this.layers, this.masks, { step, weights, gradients: this.gradients });
+    const changes = this.method.update(this.layers, this.maskByLayer, { step, weights, gradients: this.gradients });
     this.gradients = null;
     if (!changes || changes.size === 0) return null;
     this.updates++;
     for (const l of this.layers) {
       const change = changes.get(l.name);
       if (!change) continue;
-      const before = this.masks.get(l.name)!;
+      const before = this.maskByLayer.get(l.name)!;
       for (let i = 0; i < before.length; i++) if (before[i] !== change.mask[i]) this.weightsMoved++;
       this.setMask(l, change.mask);
       // Fresh values and optimizer state where a weight was grown (a dropped weight may be grown
@@ -90,9 +90,29 @@ export class SparsityController {
     return changes;
   }
 
+  /** Every layer's mask by name, for checkpoints. */
+  masks(): ReadonlyMap<string, Uint8Array> {
+    return this.maskByLayer;
+  }
+
+  /**
+   * Continues from checkpointed masks instead of drawing new ones (in place of start()); the
+   * weights are masked at once. Every layer must be present with its size.
+   */
+  restore(masks: ReadonlyMap<string, Uint8Array>, counters: { updates: number; weightsMoved: number } = { updates: 0, weightsMoved: 0 }): void {
+    for (const l of this.layers) {
+      const mask = masks.get(l.name);
+      if (!mask) throw new ArgumentError(`sparsity controller: the checkpoint has no mask for ${l.name}`);
+      this.setMask(l, mask);
+    }
+    this.updates = counters.updates;
+    this.weightsMoved = counters.weightsMoved;
+    this.applyToWeights();
+  }
+
   /** The current mask of a layer (1 = kept). */
   maskOf(name: string): Uint8Array {
-    const m = this.masks.get(name);
+    const m = this.maskByLayer.get(name);
     if (!m) throw new ArgumentError(`sparsity controller: no layer '${name}'`);
     return m;
   }
@@ -101,7 +121,7 @@ export class SparsityController {
   sparsity(): number {
     let zeros = 0;
     let total = 0;
-    for (const m of this.masks.values()) {
+    for (const m of this.maskByLayer.values()) {
       zeros += m.length - countOnes(m);
       total += m.length;
     }
@@ -110,7 +130,7 @@ export class SparsityController {
 
   private setMask(layer: SparseLayer, mask: Uint8Array): void {
     if (mask.length !== layer.rows * layer.cols) throw new ArgumentError(`sparsity controller: mask of ${layer.name} has ${mask.length} entries, not ${layer.rows * layer.cols}`);
-    this.masks.set(layer.name, mask);
+    this.maskByLayer.set(layer.name, mask);
     this.maskTensors.get(layer.name)?.dispose();
     this.maskTensors.set(layer.name, ops.tensor(Float32Array.from(mask), layer.param.shape, 'f32', layer.param.value.backend));
   }

@@ -1,6 +1,7 @@
 /** Sparse training: the controller and the methods (static, GMP, SET, RigL), their schedules and densities. Browser-safe. */
 export { SparsityController } from './controller.js';
-export { DENSITY_DISTRIBUTIONS, type DensityDistribution, layerDensities } from './densities.js';
+export { DENSITY_DISTRIBUTIONS, type DensityDistribution, erkScore, layerDensities } from './densities.js';
+export type { TrainingSparsityHook } from './hook.js';
 export { cosineDropFraction, cubicSparsity } from './schedules.js';
 export type { MaskChange, MaskUpdateContext, SparseLayer, SparseTrainingMethod } from './types.js';
 export { StaticSparse, type StaticSparseOptions } from './methods/static.js';

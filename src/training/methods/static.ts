@@ -23,6 +23,15 @@ export class StaticSparse implements SparseTrainingMethod {
     this.rng = new Random(options.seed ?? 0);
   }
 
+  /** The generator's state (mask draws, SET's regrowth), for training checkpoints. */
+  randomState(): number[] {
+    return this.rng.state();
+  }
+
+  restoreRandomState(state: readonly number[]): void {
+    this.rng.setState(state);
+  }
+
   initialMasks(layers: readonly SparseLayer[]): Map<string, Uint8Array> {
     const densities = layerDensities(layers, this.options.sparsity, this.options.distribution ?? 'uniform');
     return new Map(layers.map((l) => [l.name, randomMask(l.rows * l.cols, Math.round(densities.get(l.name)! * l.rows * l.cols), this.rng)]));
