@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../backends/cpu/node/index.js';
+import { type AttentionRecord, checkAttentionBars, FULL_ATTENTION_SUITE, QUICK_ATTENTION_SUITE, runAttentionSuite } from '../bench/attention.js';
 import { checkDecodeBars } from '../bench/decode-bars.js';
 import { BENCH_LLAMA_100M, countParameters, FULL_DECODE_SUITE, QUICK_DECODE_SUITE, runDecodeSuite } from '../bench/decode.js';
 import { type PruningSuiteOptions, runPruningSuite } from '../bench/node/pruning.js';
@@ -18,7 +19,7 @@ import { TINYSHAKESPEARE_MODEL } from './assets.js';
 import { formatBytes, percent, ratio, table } from './format.js';
 import { progressBar } from './progress.js';
 
-export const BENCH_SUITES = ['kernels', 'decode', 'pruning', 'training'] as const;
+export const BENCH_SUITES = ['kernels', 'decode', 'pruning', 'training', 'attention'] as const;
 
 export interface BenchOptions {
   quick?: boolean;
@@ -36,6 +37,7 @@ export async function benchCommand(suite: string, options: BenchOptions): Promis
   if (suite === 'decode') await benchDecode(options);
   else if (suite === 'pruning') await benchPruning(options);
   else if (suite === 'training') await benchTraining(options);
+  else if (suite === 'attention') await benchAttention(options);
   else await benchKernels(options);
 }
 
@@ -202,4 +204,35 @@ async function benchTraining(options: BenchOptions): Promise<void> {
   const bars = checkTrainingBars(records);
   process.stdout.write(`${table(head, rows, head.map((_, i) => i === 1 || i >= 3))}\n\n${renderBars(bars)}`);
   await writeJson(options.json, { records, bars, meta: { suite: 'training', quick: !!options.quick, ...environment(backend.pool.threads, backend.simd) } });
+}
+
+async function benchAttention(options: BenchOptions): Promise<void> {
+  const backend = await createCpuBackend({ threads: options.threads });
+  const suite = options.quick ? QUICK_ATTENTION_SUITE : FULL_ATTENTION_SUITE;
+  process.stderr.write(`attention: ${backend.pool.threads} threads, WebAssembly ${backend.simd}; ${cpus()[0]?.model ?? 'unknown CPU'}\n`);
+  const { records, readBandwidthGBps } = await runAttentionSuite(backend, suite, (m) => process.stderr.write(`  ${m}\n`));
+  backend.dispose();
+  process.stdout.write(renderAttentionRecords(records));
+  process.stdout.write(`streaming read bandwidth (GEMV): ${readBandwidthGBps.toFixed(1)} GB/s\n\n`);
+  const bars = checkAttentionBars(records);
+  process.stdout.write(renderBars(bars));
+  await writeJson(options.json, { records, bars, meta: { suite: 'attention', quick: !!options.quick, readBandwidthGBps, ...environment(backend.pool.threads, backend.simd) } });
+}
+
+export function renderAttentionRecords(records: readonly AttentionRecord[]): string {
+  const head = ['mode', 'policy', 'pattern', 'budget', 'context', 'bytes/step', 'median ms', 'vs full', 'GFLOP/s', 'GB/s', 'of bandwidth'];
+  const rows = records.map((r) => [
+    r.mode,
+    r.policy,
+    r.pattern,
+    percent(r.budget, 1),
+    r.context,
+    formatBytes(r.bytesReadPerStep),
+    r.medianMs.toFixed(2),
+    ratio(r.speedupVsFull),
+    r.gflops.toFixed(1),
+    r.readGBps.toFixed(1),
+    r.bandwidthFraction === null ? '' : percent(r.bandwidthFraction, 0),
+  ]);
+  return `${table(head, rows, head.map((_, i) => i >= 3))}\n`;
 }

@@ -87,6 +87,27 @@ export interface AttentionOptions {
   readonly positions?: Tensor;
   /** Sliding-window attention (Mistral): query at position p sees positions > p - window. */
   readonly window?: number | null;
+  /**
+   * A selection per KV head (i32 [kvHeads, P]): KV head j and the query heads that read it attend
+   * only to row j's positions, ascending, each < length; a row keeping fewer than P ends in -1
+   * padding. The causal limit and the window still apply. Not together with `positions`.
+   */
+  readonly positionsPerKvHead?: Tensor;
+}
+
+/**
+ * Block-sparse attention over a prompt (prefill), as MInference and SeerAttention run it: the
+ * queries and keys are cut into blocks of blockQ and blockK positions, and a per-head mask says
+ * which (query block, key block) pairs are computed; the others are skipped, not masked after the
+ * fact. Within kept blocks the causal limit (key <= query) applies when `causal`. A query row
+ * whose kept keys are none gets zeros (no distribution exists; zeros keep a residual stream finite).
+ */
+export interface BlockSparseAttentionOptions {
+  readonly blockQ: number;
+  readonly blockK: number;
+  /** Multiplier of q.k before the softmax (1 / sqrt(headDim) in Llama). */
+  readonly scale: number;
+  readonly causal: boolean;
 }
 
 /**
@@ -158,6 +179,13 @@ export interface Backend {
   readonly linearCsr?: (x: Tensor, w: CsrParts) => Tensor;
   readonly linearBsr?: (x: Tensor, w: BsrParts) => Tensor;
   readonly linearNm?: (x: Tensor, w: NmParts) => Tensor;
+
+  /**
+   * Block-sparse attention of q [T, heads, headDim] over k, v [T, kvHeads, headDim] with `blocks`
+   * u8 [heads, ceil(T / blockQ), ceil(T / blockK)] (1 = compute) -> [T, heads, headDim]. See
+   * BlockSparseAttentionOptions. Optional: a backend without it cannot run block-sparse prefill.
+   */
+  readonly blockSparseAttention?: (q: Tensor, k: Tensor, v: Tensor, blocks: Tensor, options: BlockSparseAttentionOptions) => Tensor;
 
   /** Waits until all queued work has finished (no-op for synchronous backends). */
   sync(): Promise<void>;

@@ -2,10 +2,10 @@
  * The op functions users call. Each checks its arguments once, here, and dispatches to the
  * tensors' backend, so backends implement kernels and never re-validate.
  */
-import type { AttentionOptions, Backend, MatmulOptions, TopK } from './backend.js';
+import type { AttentionOptions, Backend, BlockSparseAttentionOptions, MatmulOptions, TopK } from './backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, dtypeOfTypedArray } from './dtype.js';
 import { getBackend } from './engine.js';
-import { ArgumentError, ShapeError } from './errors.js';
+import { ArgumentError, ShapeError, SparsekitError } from './errors.js';
 import { BINARY_OPS, type BinaryOp, type ReduceOp, type UnaryOp } from './op-table.js';
 import { Random } from './random.js';
 import { assertValidShape, broadcastShapes, formatShape, normalizeAxis, type Shape, shapesEqual, sizeOf } from './shape.js';
@@ -349,7 +349,47 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOpt
     requireDType('attention', positions, 'i32');
     if (positions.rank !== 1) throw new ShapeError(`attention: positions must be rank 1, got ${formatShape(positions.shape)}`);
   }
+  const perKvHead = options.positionsPerKvHead;
+  if (perKvHead) {
+    if (positions) throw new ArgumentError('attention: positions and positionsPerKvHead exclude each other (one list for all heads, or one per KV head)');
+    sameBackend('attention', q, perKvHead);
+    requireDType('attention', perKvHead, 'i32');
+    if (perKvHead.rank !== 2 || perKvHead.shape[0] !== kvHeads) {
+      throw new ShapeError(`attention: positionsPerKvHead must be [kvHeads=${kvHeads}, P], got ${formatShape(perKvHead.shape)}`);
+    }
+  }
   return backend.attention(q, k, v, options);
+}
+
+/**
+ * Block-sparse prefill attention of q [T, heads, headDim] over k, v [T, kvHeads, headDim]: only
+ * the (query block, key block) pairs that `blocks` (u8 [heads, ceil(T / blockQ), ceil(T / blockK)],
+ * 1 = compute) keeps are computed; query rows with no kept key get zeros. See
+ * BlockSparseAttentionOptions.
+ */
+export function blockSparseAttention(q: Tensor, k: Tensor, v: Tensor, blocks: Tensor, options: BlockSparseAttentionOptions): Tensor {
+  const op = 'blockSparseAttention';
+  const backend = sameBackend(op, q, k, v, blocks);
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    requireDType(op, t, 'f32');
+    if (t.rank !== 3) throw new ShapeError(`${op}: ${name} must be rank 3, got ${formatShape(t.shape)}`);
+  }
+  const [T, heads, headDim] = q.shape;
+  const [Tk, kvHeads, kd] = k.shape;
+  if (!shapesEqual(v.shape, k.shape)) throw new ShapeError(`${op}: v ${formatShape(v.shape)} must match k ${formatShape(k.shape)}`);
+  if (Tk !== T) throw new ShapeError(`${op}: q has ${T} positions, k and v ${Tk} (prefill attends within one prompt)`);
+  if (kd !== headDim) throw new ShapeError(`${op}: q has head dim ${headDim}, k ${kd}`);
+  if (kvHeads === 0 || heads % kvHeads !== 0) throw new ShapeError(`${op}: ${heads} query heads are not a multiple of ${kvHeads} KV heads`);
+  const { blockQ, blockK, scale } = options;
+  for (const [name, b] of [['blockQ', blockQ], ['blockK', blockK]] as const) {
+    if (!Number.isInteger(b) || b < 1) throw new ArgumentError(`${op}: ${name} ${b} must be a positive integer`);
+  }
+  if (!Number.isFinite(scale)) throw new ArgumentError(`${op}: scale ${scale} must be finite`);
+  requireDType(op, blocks, 'u8', 'bool');
+  const maskShape = [heads, Math.ceil(T / blockQ), Math.ceil(T / blockK)];
+  if (!shapesEqual(blocks.shape, maskShape)) throw new ShapeError(`${op}: blocks must be ${formatShape(maskShape)} (heads, query blocks, key blocks), got ${formatShape(blocks.shape)}`);
+  if (!backend.blockSparseAttention) throw new SparsekitError('E_UNSUPPORTED', `${op} is not supported on ${backend.name}`);
+  return backend.blockSparseAttention(q, k, v, blocks, options);
 }
 
 /** Copies src into dst from element dstOffset on, in place (dst is changed). */

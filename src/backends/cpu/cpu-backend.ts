@@ -3,7 +3,7 @@
  * GEMV, softmax, sparse products) run as WebAssembly SIMD across worker threads that share it
  * (thread-pool.ts); the other ops run their plain TypeScript reference on views of the same memory.
  */
-import type { AttentionOptions, Backend, BsrParts, CsrParts, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
+import type { AttentionOptions, Backend, BlockSparseAttentionOptions, BsrParts, CsrParts, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, type TypedArrayOf } from '../../core/dtype.js';
 import { SparsekitError } from '../../core/errors.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../core/op-table.js';
@@ -25,7 +25,16 @@ import {
 } from './reference/normalization.js';
 import { argmaxReference, reduceReference, topkReference } from './reference/reduce.js';
 import { SparseKernels } from './sparse-kernels.js';
-import { CONTROL_BLOCK_BYTES, evenBounds, instantiateKernels, type KernelFunction, MAX_PARTITIONS, ThreadPool, type WorkerHandle } from './thread-pool.js';
+import {
+  CONTROL_BLOCK_BYTES,
+  evenBounds,
+  instantiateKernels,
+  type KernelFunction,
+  MAX_PARTITIONS,
+  prefixBalancedBounds,
+  ThreadPool,
+  type WorkerHandle,
+} from './thread-pool.js';
 
 export interface CpuBackendOptions {
   /** Threads to run kernels on, the calling one included (default: all logical cores). */
@@ -60,6 +69,8 @@ export class CpuBackend implements Backend {
   readonly xStagingOffset: number;
   /** Rows of one word per candidate that the attention kernel needs per thread, by query heads per KV head. */
   private readonly attentionScratchRows: (group: number) => number;
+  /** Scratch bytes per thread of the block-sparse attention kernel, by block sizes. */
+  private readonly blockSparseScratchBytes: (blockQ: number, blockK: number, headDim: number) => number;
   private readonly sparse: SparseKernels;
 
   private constructor(heap: WasmHeap, pool: ThreadPool, simd: SimdVariant, exports: KernelModuleExports) {
@@ -69,6 +80,7 @@ export class CpuBackend implements Backend {
     this.gemmScratchStride = exports.gemm_scratch_bytes();
     this.xStagingOffset = exports.x_staging_offset();
     this.attentionScratchRows = exports.attention_scratch_rows;
+    this.blockSparseScratchBytes = exports.block_sparse_scratch_bytes;
     this.gemmScratchOffset = heap.alloc(this.gemmScratchStride * pool.threads);
     this.sparse = new SparseKernels(this);
   }
@@ -294,8 +306,11 @@ export class CpuBackend implements Backend {
     const kvHeads = k.shape[1];
     const out = this.empty(q.shape, 'f32');
     if (out.size === 0) return out;
-    const { length, queryStart, scale, positions, window } = options;
-    const candidates = positions ? positions.size : length;
+    const { length, queryStart, scale, window } = options;
+    // One list for all heads, or one per KV head (rows of positionsPerKvHead, listStride apart).
+    const positions = options.positions ?? options.positionsPerKvHead;
+    const listStride = options.positionsPerKvHead ? options.positionsPerKvHead.shape[1] : 0;
+    const candidates = positions ? (listStride || positions.size) : length;
     const rows = T * heads;
     const threads = this.pool.threads;
     let bounds = [0, rows];
@@ -312,11 +327,47 @@ export class CpuBackend implements Backend {
     const args = [
       ...[q, k, v, out].map((t) => this.offsetOf(t)),
       positions ? this.offsetOf(positions) : 0,
-      positions ? positions.size : 0,
+      positions ? (listStride || positions.size) : 0,
+      listStride,
       ...[heads, kvHeads, headDim, length, queryStart, scale, window ?? 0, scratch, stride],
     ];
     try {
       this.pool.run('attention_f32', args, bounds);
+    } finally {
+      this.heap.free(scratch);
+    }
+    return out;
+  }
+
+  /**
+   * The block-sparse kernel (wasm/sparse-attention.ts) over items (head, query block), h-major as
+   * the mask's rows. Items cost their kept key blocks (causal ones past the diagonal never run),
+   * so partitions are balanced on that count, four a thread, taken from the pool's shared counter.
+   */
+  blockSparseAttention(q: Tensor, k: Tensor, v: Tensor, blocks: Tensor, options: BlockSparseAttentionOptions): Tensor {
+    const [T, heads, headDim] = q.shape;
+    const out = this.empty(q.shape, 'f32');
+    if (out.size === 0) return out;
+    const { blockQ, blockK, scale, causal } = options;
+    const qBlocks = Math.ceil(T / blockQ);
+    const kBlocks = Math.ceil(T / blockK);
+    const mask = this.view(blocks);
+    const items = heads * qBlocks;
+    const prefix = new Float64Array(items + 1);
+    for (let item = 0; item < items; item++) {
+      const lastKb = causal ? Math.floor(((item % qBlocks) * blockQ + Math.min(blockQ, T - (item % qBlocks) * blockQ) - 1) / blockK) : kBlocks - 1;
+      let kept = 0;
+      for (let kb = 0, row = item * kBlocks; kb <= lastKb; kb++) kept += mask[row + kb] ? 1 : 0;
+      prefix[item + 1] = prefix[item] + kept;
+    }
+    const threads = this.pool.threads;
+    const macs = prefix[items] * blockQ * blockK * headDim;
+    const bounds = threads > 1 && items > 1 && macs >= ATTENTION_PARALLEL_MIN_MACS ? prefixBalancedBounds(prefix, items, Math.min(MAX_PARTITIONS, threads * 4)) : [0, items];
+    const blocksUsed = bounds.length > 2 ? threads : 1;
+    const scratch = this.heap.alloc(blocksUsed * this.blockSparseScratchBytes(blockQ, blockK, headDim));
+    const args = [...[q, k, v, out, blocks].map((t) => this.offsetOf(t)), T, heads, k.shape[1], headDim, blockQ, blockK, scale, causal ? 1 : 0, scratch];
+    try {
+      this.pool.run('block_sparse_attention_f32', args, bounds);
     } finally {
       this.heap.free(scratch);
     }

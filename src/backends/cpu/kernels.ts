@@ -19,6 +19,7 @@ export const KERNEL_NAMES = [
   'pack_x_tiles16',
   'softmax_rows',
   'attention_f32',
+  'block_sparse_attention_f32',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
@@ -27,6 +28,7 @@ export type KernelName = (typeof KERNEL_NAMES)[number];
 export interface KernelModuleExports {
   gemm_scratch_bytes(): number;
   attention_scratch_rows(group: number): number;
+  block_sparse_scratch_bytes(blockQ: number, blockK: number, headDim: number): number;
   static_data_end(): number;
   x_staging_offset(): number;
 }

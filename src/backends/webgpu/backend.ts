@@ -303,6 +303,7 @@ export class WebGpuBackend implements Backend {
 
   /** One workgroup per (query row, head), streaming the cache in chunks (shaders/attention.ts). */
   attention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions): Tensor {
+    if (options.positionsPerKvHead) throw new SparsekitError('E_UNSUPPORTED', 'attention with positionsPerKvHead is not supported on webgpu (one positions list for all heads is)');
     const [T, heads, headDim] = q.shape;
     const out = this.empty(q.shape, 'f32');
     if (out.size === 0) return out;

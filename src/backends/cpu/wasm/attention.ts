@@ -25,7 +25,7 @@ const MAX_GROUP = 8;
 // Scores of one query against four keys, scale * q . k_i to out[0..4). Four rows are in flight at
 // once (their cache misses overlap) and each load of q feeds four madds. WebAssembly loads need no
 // alignment, so whole vectors run SIMD for any D; only the D % 4 tail is scalar.
-@inline function dot4(q: usize, k0: usize, k1: usize, k2: usize, k3: usize, D: i32, scale: f32, out: usize): void {
+@inline export function dot4(q: usize, k0: usize, k1: usize, k2: usize, k3: usize, D: i32, scale: f32, out: usize): void {
   let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
   const end4 = <usize>(D & ~3) << 2, end = <usize>D << 2;
   let o: usize = 0;
@@ -44,7 +44,7 @@ const MAX_GROUP = 8;
 
 // The same for two queries (heads of one KV head), scores to out and outb: each k load feeds two
 // madds, which took a tenth off prefill.
-@inline function dot2x4(q: usize, qb: usize, k0: usize, k1: usize, k2: usize, k3: usize, D: i32, scale: f32, out: usize, outb: usize): void {
+@inline export function dot2x4(q: usize, qb: usize, k0: usize, k1: usize, k2: usize, k3: usize, D: i32, scale: f32, out: usize, outb: usize): void {
   let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
   let b0 = zero(), b1 = zero(), b2 = zero(), b3 = zero();
   const end4 = <usize>(D & ~3) << 2, end = <usize>D << 2;
@@ -75,7 +75,7 @@ const MAX_GROUP = 8;
 }
 
 // One query against one key (the last n % 4 candidates).
-@inline function dot1(q: usize, k: usize, D: i32, scale: f32, out: usize): void {
+@inline export function dot1(q: usize, k: usize, D: i32, scale: f32, out: usize): void {
   let a = zero();
   const end4 = <usize>(D & ~3) << 2;
   let o: usize = 0;
@@ -119,7 +119,7 @@ const MAX_GROUP = 8;
 
 // o += p[0] v0 + p[1] v1 + p[2] v2 + p[3] v3 over D columns, for D > 64 (too many columns for the
 // registers): the output row stays in L1 and takes one load and store per four madds.
-@inline function addWeighted4(o: usize, p: usize, v0: usize, v1: usize, v2: usize, v3: usize, D: i32): void {
+@inline export function addWeighted4(o: usize, p: usize, v0: usize, v1: usize, v2: usize, v3: usize, D: i32): void {
   const w0 = v128.load32_splat(p), w1 = v128.load32_splat(p, 4), w2 = v128.load32_splat(p, 8), w3 = v128.load32_splat(p, 12);
   const end4 = <usize>(D & ~3) << 2, end = <usize>D << 2;
   let c: usize = 0;
@@ -137,7 +137,7 @@ const MAX_GROUP = 8;
 }
 
 // The same for two heads (output rows o, ob; weights p, pb): each V load feeds two madds.
-@inline function addWeighted2x4(o: usize, ob: usize, p: usize, pb: usize, v0: usize, v1: usize, v2: usize, v3: usize, D: i32): void {
+@inline export function addWeighted2x4(o: usize, ob: usize, p: usize, pb: usize, v0: usize, v1: usize, v2: usize, v3: usize, D: i32): void {
   const w0 = v128.load32_splat(p), w1 = v128.load32_splat(p, 4), w2 = v128.load32_splat(p, 8), w3 = v128.load32_splat(p, 12);
   const x0 = v128.load32_splat(pb), x1 = v128.load32_splat(pb, 4), x2 = v128.load32_splat(pb, 8), x3 = v128.load32_splat(pb, 12);
   const end4 = <usize>(D & ~3) << 2;
@@ -162,7 +162,7 @@ const MAX_GROUP = 8;
   }
 }
 
-@inline function addWeighted1(o: usize, p: usize, v0: usize, D: i32): void {
+@inline export function addWeighted1(o: usize, p: usize, v0: usize, D: i32): void {
   const w = v128.load32_splat(p);
   const end4 = <usize>(D & ~3) << 2;
   let c: usize = 0;
@@ -180,11 +180,12 @@ const MAX_GROUP = 8;
 }
 
 // Rows r = t * heads + h in [begin, end). `positions` (i32 [count], ascending) lists the candidate
-// positions, or is 0 for all of [0, length). queryStart and window (0: none) come as f64 so that
+// positions, or is 0 for all of [0, length); with listStride > 0 it holds one such list per KV head,
+// listStride words apart (a per-head selection; -1 padding falls below every window and is skipped). queryStart and window (0: none) come as f64 so that
 // any integer the API admits compares exactly. `scratch` gives each thread attention_scratch_rows
 // rows of `stride` words (stride >= the candidates, a multiple of 4).
 export function attention_f32(
-  q: usize, k: usize, v: usize, out: usize, positions: usize, count: i32,
+  q: usize, k: usize, v: usize, out: usize, positions: usize, count: i32, listStride: i32,
   heads: i32, kvHeads: i32, D: i32, length: i32, queryStart: f64, scale: f32, window: f64,
   scratch: usize, stride: i32, begin: i32, end: i32, thread: i32,
 ): void {
@@ -207,8 +208,9 @@ export function attention_f32(
     const lo = window > 0 ? <i32>min(<f64>length, max(0, qp - window + 1)) : 0;
     let n = 0;
     if (positions) {
+      const list = positions + (<usize>(h / group) * <usize>listStride << 2);
       for (let i = 0; i < count; i++) {
-        const s = load<i32>(positions + (<usize>i << 2));
+        const s = load<i32>(list + (<usize>i << 2));
         if (s < lo || s >= hi) continue;
         store<i32>(index + (<usize>n << 2), s);
         n++;
