@@ -31,10 +31,12 @@ export interface KVCache {
   keys(layer: number): Tensor;
   values(layer: number): Tensor;
   /**
-   * The cached positions a query at `queryPosition` should attend to (i32, ascending), or null
-   * for all of them. The full cache always answers null; KV-cache policies narrow it.
+   * The cached positions the step's queries (the last at `queryPosition`) should attend to, or
+   * null for all of them: i32 [P] for every head, or i32 [kvHeads, P] per KV head (rows
+   * ascending, padded with -1 at the end). `queries` are the step's [n, heads, headDim] after
+   * rotary embedding, for query-aware policies (src/attention/). The full cache answers null.
    */
-  select(layer: number, queryPosition: number): Tensor | null;
+  select(layer: number, queryPosition: number, queries?: Tensor): Tensor | null;
   /** Makes the T appended rows visible: length += T. */
   commit(T: number): void;
   /** Bytes the cache holds (both buffers, all layers). */

@@ -120,13 +120,14 @@ export class DecoderModel {
       const one = steps.length === 1;
       const qs = one ? q : slice(q, [row, 0, 0], [row + n, numHeads, headDim]);
       cache.append(layer, one ? k : slice(k, [row, 0, 0], [row + n, numKvHeads, headDim]), one ? v : slice(v, [row, 0, 0], [row + n, numKvHeads, headDim]));
-      const selected = cache.select(layer, cache.length + n - 1);
+      const selected = cache.select(layer, cache.length + n - 1, qs);
       outputs.push(
         attention(qs, cache.keys(layer), cache.values(layer), {
           length: cache.length + n,
           queryStart: cache.length,
           scale,
-          positions: selected ?? undefined,
+          positions: selected?.rank === 1 ? selected : undefined,
+          positionsPerKvHead: selected?.rank === 2 ? selected : undefined,
           window: slidingWindow,
         }),
       );
