@@ -12,6 +12,7 @@ export * from './data/index.js';
 export * as autograd from './autograd/index.js';
 export * from './nn/index.js';
 export * from './training/index.js';
+export * from './attention/index.js';
 export { CpuBackend, type CpuBackendOptions } from './backends/cpu/cpu-backend.js';
 export { createCpuBackend, initCpu } from './backends/cpu/browser/index.js';
 export * from './backends/webgpu/index.js';

@@ -16,3 +16,5 @@ export * from './lserve.js';
 export * from './zipvl.js';
 export * from './registry.js';
 export * from './policy-cache.js';
+export * from './policy-caches.js';
+export * from './prefill/index.js';

@@ -11,6 +11,8 @@ import { inspectCommand } from './inspect.js';
 import { trainCommand } from './train.js';
 import { pruneCommand } from './prune.js';
 import { ALLOCATION_NAMES, METHOD_NAMES, REFINER_NAMES } from '../pruning/recipe.js';
+import { POLICY_NAMES } from '../attention/registry.js';
+import { PREFILL_PATTERN_NAMES } from '../attention/prefill/sparse-prefill.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -68,9 +70,10 @@ export function buildProgram(): Command {
     .option('--top-p <p>', 'sample among the most likely tokens holding probability p', number)
     .option('--seed <s>', 'seed of the sampler', integer)
     .option('--threads <n>', 'CPU threads (default: all cores)', positiveInt)
-    .action((dir: string, options: { prompt: string; maxNewTokens: number; temperature?: number; topK?: number; topP?: number; seed?: number; threads?: number }) =>
-      generateCommand(dir, options),
-    );
+    .option('--kv-policy <name>', `KV-cache policy: ${POLICY_NAMES.join(', ')}`)
+    .option('--kv-budget <b>', 'its budget: tokens (1024), a fraction of the context (1/16, 0.0625) or a percentage (6.25%)')
+    .option('--sparse-prefill <pattern>', `block-sparse prompt attention: ${PREFILL_PATTERN_NAMES.join(', ')}`)
+    .action((dir: string, options: Parameters<typeof generateCommand>[1]) => generateCommand(dir, options));
 
   program
     .command('eval')

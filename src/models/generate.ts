@@ -2,9 +2,15 @@
  * Text generation with a DecoderModel: one prefill step over every prompt (a ragged batch),
  * then one decode step per new token for the sequences still running, each stopping at an
  * end-of-sequence token or after maxNewTokens. Tokens are reported as they come.
+ *
+ * Sparse attention plugs in through two objects made in src/attention/ (models/ only names their
+ * interfaces, so it depends on no method): `kvCache`, which makes each sequence's cache (a
+ * KV-cache policy: policyCaches('quest', { budget: 1024 })) and reports what the caches kept and
+ * read, and `prefill`, which makes the prompt's attention block-sparse
+ * (sparsePrefill({ pattern: 'vertical-slash' })).
  */
 import { ArgumentError } from '../core/errors.js';
-import type { DecoderModel, SequenceStep } from './llama.js';
+import type { BlockSparsePrefill, DecoderModel, SequenceStep } from './llama.js';
 import type { KVCache } from './kv-cache.js';
 import { createSampler, type SamplingOptions } from './sampling.js';
 
@@ -16,6 +22,35 @@ export interface GenerateOptions extends SamplingOptions {
   readonly minNewTokens?: number;
   /** Called with each new token of each sequence, in order. */
   readonly onToken?: (sequence: number, token: number) => void;
+  /** Makes each sequence's KV cache (default: the model's full cache). */
+  readonly kvCache?: KVCacheFactory;
+  /** Block-sparse attention for the prompts (default: dense). */
+  readonly prefill?: BlockSparsePrefill;
+}
+
+/** Makes the KV caches of a generation, e.g. ones run by a KV-cache policy (src/attention/policy-caches.ts). */
+export interface KVCacheFactory {
+  /** A cache for one sequence of up to `capacity` positions. */
+  create(model: DecoderModel, capacity: number): KVCache;
+  /** What the caches kept and read, after the last step (before they are disposed). */
+  report?(caches: readonly KVCache[]): KVCacheReport;
+}
+
+/** A KV-cache policy's numbers over all sequences of a generation. */
+export interface KVCacheReport {
+  readonly policy: string;
+  /** The budget as given ("1024 tokens", "0.0625 of the context"), null when the policy has none. */
+  readonly budget: string | null;
+  /** Keys and values kept plus the policy's metadata, all sequences (f32). */
+  readonly kvBytesKept: number;
+  /** Keys and values of every position, all sequences: what the full cache holds. */
+  readonly kvBytesFull: number;
+  /** Bytes the last step of every sequence read (keys, values and metadata), summed over sequences. */
+  readonly bytesReadPerStep: number;
+  /** The budget covered the context at the last step, so some layers attended to everything. */
+  readonly fellBackToFull: boolean;
+  /** Those layers (over all sequences). */
+  readonly fullFallbackLayers: readonly number[];
 }
 
 export interface GenerateResult {
@@ -28,6 +63,8 @@ export interface GenerateResult {
     readonly decodeMs: number;
     /** Bytes of all sequences' KV caches. */
     readonly kvCacheBytes: number;
+    /** The KV cache factory's report (with `kvCache` only). */
+    readonly kvPolicy?: KVCacheReport;
   };
 }
 
@@ -44,7 +81,8 @@ export async function generate(model: DecoderModel, prompts: readonly (readonly 
   const eos = new Set(options.eosTokenIds ?? model.config.eosTokenIds);
   const minNewTokens = options.minNewTokens ?? 0;
   const sample = createSampler(options);
-  const caches: KVCache[] = prompts.map((p) => model.createCache(Math.min(context, p.length + maxNewTokens)));
+  const createCache = (capacity: number) => (options.kvCache ? options.kvCache.create(model, capacity) : model.createCache(capacity));
+  const caches: KVCache[] = prompts.map((p) => createCache(Math.min(context, p.length + maxNewTokens)));
   const tokens: number[][] = prompts.map(() => []);
   try {
     let steps: SequenceStep[] = prompts.map((p, i) => ({ tokens: p, cache: caches[i] }));
@@ -52,7 +90,7 @@ export async function generate(model: DecoderModel, prompts: readonly (readonly 
     const started = performance.now();
     let prefillMs = 0;
     for (let step = 0; running.length > 0; step++) {
-      const logits = model.forward(steps);
+      const logits = model.forward(steps, step === 0 && options.prefill ? { prefill: options.prefill } : {});
       const rows = (await logits.read()) as Float32Array;
       logits.dispose();
       if (step === 0) prefillMs = performance.now() - started;
@@ -83,6 +121,7 @@ export async function generate(model: DecoderModel, prompts: readonly (readonly 
         prefillMs,
         decodeMs,
         kvCacheBytes: caches.reduce((s, c) => s + c.bytes(), 0),
+        ...(options.kvCache?.report ? { kvPolicy: options.kvCache.report(caches) } : {}),
       },
     };
   } finally {

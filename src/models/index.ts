@@ -5,8 +5,8 @@
  */
 export { SUPPORTED_ARCHITECTURES, type DecoderArchitecture, type DecoderConfig, type LayerShape, layerShapeOf } from './decoder-config.js';
 export { parseDecoderConfig } from './config.js';
-export { DecoderModel, type ForwardOptions, type SequenceStep } from './llama.js';
-export { generate, type GenerateOptions, type GenerateResult } from './generate.js';
+export { type BlockSparsePrefill, DecoderModel, type ForwardOptions, type SequenceStep } from './llama.js';
+export { generate, type GenerateOptions, type GenerateResult, type KVCacheFactory, type KVCacheReport } from './generate.js';
 export { createSampler, type Sampler, type SamplingOptions } from './sampling.js';
 export { perplexity, type PerplexityOptions, type PerplexityResult } from './perplexity.js';
 export { FullKVCache, type KVCache, type KVCacheShape } from './kv-cache.js';

@@ -10,7 +10,7 @@
  */
 import type { Backend } from '../core/backend.js';
 import { ArgumentError } from '../core/errors.js';
-import { add, attention, concat, gather, mul, rmsNorm, rope, silu, slice, tensor } from '../core/ops.js';
+import { add, attention, blockSparseAttention, concat, gather, mul, rmsNorm, rope, silu, slice, tensor } from '../core/ops.js';
 import { ropeTables } from '../core/rope.js';
 import { keep, type Tensor, tidy } from '../core/tensor.js';
 import { linear } from '../sparse/linear.js';
@@ -27,6 +27,22 @@ export interface SequenceStep {
 export interface ForwardOptions {
   /** Logits for every new token (perplexity) instead of only each sequence's last one (generation). */
   readonly allLogits?: boolean;
+  /** Block-sparse attention for prompts (steps of several tokens on an empty cache); dense when absent. */
+  readonly prefill?: BlockSparsePrefill;
+}
+
+/**
+ * Chooses which blocks of a prompt's attention are computed (src/attention/prefill/: MInference's
+ * patterns). Defined here as an interface so that models/ does not depend on attention/.
+ */
+export interface BlockSparsePrefill {
+  /** Query rows and key columns per block. */
+  readonly blockSize: number;
+  /**
+   * The mask u8 [heads, ceil(T / blockSize), ceil(T / blockSize)] (1 = compute) of layer `layer`
+   * for a prompt's queries [T, heads, headDim] and keys [T, kvHeads, headDim] after RoPE.
+   */
+  blocks(layer: number, queries: Tensor, keys: Tensor, scale: number): Tensor;
 }
 
 export class DecoderModel {
@@ -66,12 +82,16 @@ export class DecoderModel {
       if (s.cache.length + s.tokens.length > s.cache.shape.capacity) {
         throw new ArgumentError(`sequence of ${s.cache.length + s.tokens.length} positions exceeds its cache of ${s.cache.shape.capacity}`);
       }
+      const window = config.slidingWindow;
+      if (options.prefill && s.cache.length === 0 && window !== null && s.tokens.length > window) {
+        throw new ArgumentError(`block-sparse prefill does not apply the model's sliding window of ${window} tokens; the prompt has ${s.tokens.length}`);
+      }
     }
     const tables = this.ropeFor(steps);
     const logits = tidy(() => {
       let h = this.embed(steps);
       for (let layer = 0; layer < weights.layers.length; layer++) {
-        h = tidy(() => this.block(h, weights.layers[layer], layer, steps, tables));
+        h = tidy(() => this.block(h, weights.layers[layer], layer, steps, tables, undefined, options.prefill));
       }
       return this.logits(options.allLogits ? h : lastRows(h, lengths));
     });
@@ -100,8 +120,9 @@ export class DecoderModel {
    * attention(norm(h)), then + mlp(norm(.)). Appends keys and values to the steps' caches at
    * layer `layer` (not committed). `onInput` sees the input of each Linear group as it is formed
    * (calibration statistics for pruning); `weights` may be a replacement for the layer's own.
+   * With `prefill`, a prompt (several tokens, empty cache) attends block-sparsely.
    */
-  block(h: Tensor, w: DecoderLayerWeights, layer: number, steps: readonly SequenceStep[], tables: BlockRope, onInput?: LinearInputHook): Tensor {
+  block(h: Tensor, w: DecoderLayerWeights, layer: number, steps: readonly SequenceStep[], tables: BlockRope, onInput?: LinearInputHook, prefill?: BlockSparsePrefill): Tensor {
     const { headDim, rmsNormEps, slidingWindow } = this.config;
     const { numHeads, numKvHeads } = layerShapeOf(this.config, layer);
     const qRope = tables.forHeads(numHeads);
@@ -119,18 +140,27 @@ export class DecoderModel {
       const n = tokens.length;
       const one = steps.length === 1;
       const qs = one ? q : slice(q, [row, 0, 0], [row + n, numHeads, headDim]);
-      cache.append(layer, one ? k : slice(k, [row, 0, 0], [row + n, numKvHeads, headDim]), one ? v : slice(v, [row, 0, 0], [row + n, numKvHeads, headDim]));
+      const ks = one ? k : slice(k, [row, 0, 0], [row + n, numKvHeads, headDim]);
+      const vs = one ? v : slice(v, [row, 0, 0], [row + n, numKvHeads, headDim]);
+      const prompt = prefill !== undefined && n > 1 && cache.length === 0;
+      cache.append(layer, ks, vs);
+      // A policy cache still sees the prompt (it may compress at prefill); an empty cache has nothing evicted to select.
       const selected = cache.select(layer, cache.length + n - 1, qs);
-      outputs.push(
-        attention(qs, cache.keys(layer), cache.values(layer), {
-          length: cache.length + n,
-          queryStart: cache.length,
-          scale,
-          positions: selected?.rank === 1 ? selected : undefined,
-          positionsPerKvHead: selected?.rank === 2 ? selected : undefined,
-          window: slidingWindow,
-        }),
-      );
+      if (prompt) {
+        const b = prefill.blockSize;
+        outputs.push(blockSparseAttention(qs, ks, vs, prefill.blocks(layer, qs, ks, scale), { blockQ: b, blockK: b, scale, causal: true }));
+      } else {
+        outputs.push(
+          attention(qs, cache.keys(layer), cache.values(layer), {
+            length: cache.length + n,
+            queryStart: cache.length,
+            scale,
+            positions: selected?.rank === 1 ? selected : undefined,
+            positionsPerKvHead: selected?.rank === 2 ? selected : undefined,
+            window: slidingWindow,
+          }),
+        );
+      }
       row += n;
     }
     const attended = (outputs.length === 1 ? outputs[0] : concat(outputs, 0)).reshape([T, numHeads * headDim]);
