@@ -7,12 +7,14 @@
  * that this forward and DecoderModel.forward give the same logits for the same weights.
  */
 import * as ag from '../autograd/index.js';
+import { sparseLinear } from '../autograd/ops/sparse-linear.js';
 import type { Variable } from '../autograd/variable.js';
 import type { Backend } from '../core/backend.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { full, randomNormal, tensor } from '../core/ops.js';
 import { ropeTables } from '../core/rope.js';
 import type { Tensor } from '../core/tensor.js';
+import type { CsrMatrix } from '../sparse/csr.js';
 import { type DecoderConfig, layerShapeOf } from './decoder-config.js';
 import { createDecoderWeights, type DecoderWeights } from './decoder-weights.js';
 import { EMBED_TOKENS, expectedDecoderTensors, FINAL_NORM, LAYER_PROJECTIONS, layerPrefix, LM_HEAD } from './hf-names.js';
@@ -82,15 +84,26 @@ export class SequenceConstants {
   }
 }
 
-function projection(x: Variable, params: DecoderParameters, name: string): Variable {
-  return ag.linear(x, params.get(`${name}.weight`)!, params.get(`${name}.bias`) ?? null);
+/** A weight held in CSR both ways (training/sparse-forward.ts), for projections that run sparse. */
+export type SparseWeightLookup = (name: string) => { readonly forward: CsrMatrix; readonly transposed: CsrMatrix } | undefined;
+
+export interface DecoderForwardOptions {
+  /** Projections whose weight this returns run through the CSR kernels (masked sparse training). */
+  readonly sparseWeights?: SparseWeightLookup;
+}
+
+function projection(x: Variable, params: DecoderParameters, name: string, options: DecoderForwardOptions): Variable {
+  const weight = params.get(`${name}.weight`)!;
+  const bias = params.get(`${name}.bias`) ?? null;
+  const sparse = options.sparseWeights?.(`${name}.weight`);
+  return sparse ? sparseLinear(x, weight, sparse, bias) : ag.linear(x, weight, bias);
 }
 
 /**
  * Logits [B * T, vocab] of token ids [B, T] (i32). Attention per KV group: q [B, kv, group, T, D]
  * against k, v [B, kv, 1, T, D], the group axis broadcast by the batched matmul.
  */
-export function decoderLogits(config: DecoderConfig, params: DecoderParameters, ids: Tensor, constants: SequenceConstants): Variable {
+export function decoderLogits(config: DecoderConfig, params: DecoderParameters, ids: Tensor, constants: SequenceConstants, options: DecoderForwardOptions = {}): Variable {
   if (ids.rank !== 2 || ids.dtype !== 'i32') throw new ShapeError(`decoderLogits: token ids must be i32 [batch, length], got ${ids.dtype} [${ids.shape.join(', ')}]`);
   const [B, T] = ids.shape;
   if (T !== constants.length) throw new ShapeError(`decoderLogits: sequences of ${T} tokens, constants for ${constants.length}`);
@@ -107,25 +120,25 @@ export function decoderLogits(config: DecoderConfig, params: DecoderParameters, 
     // [B*T, heads*D] -> [B, heads, T, D], rotated per position.
     const heads = (v: Variable, n: number) => ag.transpose(ag.reshape(v, [B, T, n, D]), [0, 2, 1, 3]);
     const rotate = (v: Variable, n: number) => ag.reshape(ag.rope(ag.reshape(v, [B * n, T, D]), constants.cos, constants.sin), [B, n, T, D]);
-    const q = ag.reshape(rotate(heads(projection(x, params, `${p}.self_attn.q_proj`), numHeads), numHeads), [B, numKvHeads, group, T, D]);
-    const k = ag.reshape(rotate(heads(projection(x, params, `${p}.self_attn.k_proj`), numKvHeads), numKvHeads), [B, numKvHeads, 1, T, D]);
-    const v = ag.reshape(heads(projection(x, params, `${p}.self_attn.v_proj`), numKvHeads), [B, numKvHeads, 1, T, D]);
+    const q = ag.reshape(rotate(heads(projection(x, params, `${p}.self_attn.q_proj`, options), numHeads), numHeads), [B, numKvHeads, group, T, D]);
+    const k = ag.reshape(rotate(heads(projection(x, params, `${p}.self_attn.k_proj`, options), numKvHeads), numKvHeads), [B, numKvHeads, 1, T, D]);
+    const v = ag.reshape(heads(projection(x, params, `${p}.self_attn.v_proj`, options), numKvHeads), [B, numKvHeads, 1, T, D]);
     const scores = ag.add(ag.scale(ag.matmul(q, k, { transposeB: true }), scale), mask);
     const attended = ag.matmul(ag.softmax(scores, -1), v); // [B, kv, group, T, D]
     const merged = ag.reshape(ag.transpose(ag.reshape(attended, [B, numHeads, T, D]), [0, 2, 1, 3]), [B * T, numHeads * D]);
-    h = ag.add(h, projection(merged, params, `${p}.self_attn.o_proj`));
+    h = ag.add(h, projection(merged, params, `${p}.self_attn.o_proj`, options));
     const y = ag.rmsNorm(h, params.get(`${p}.post_attention_layernorm.weight`)!, eps);
     // SwiGLU (Shazeer 2020): down(silu(gate(y)) * up(y)).
-    const act = ag.mul(ag.silu(projection(y, params, `${p}.mlp.gate_proj`)), projection(y, params, `${p}.mlp.up_proj`));
-    h = ag.add(h, projection(act, params, `${p}.mlp.down_proj`));
+    const act = ag.mul(ag.silu(projection(y, params, `${p}.mlp.gate_proj`, options)), projection(y, params, `${p}.mlp.up_proj`, options));
+    h = ag.add(h, projection(act, params, `${p}.mlp.down_proj`, options));
   }
   const final = ag.rmsNorm(h, params.get(FINAL_NORM)!, eps);
   return ag.linear(final, config.tieWordEmbeddings ? params.get(EMBED_TOKENS)! : params.get(LM_HEAD)!);
 }
 
 /** Mean next-token cross-entropy of inputs [B, T] against targets [B, T] (both i32). */
-export function decoderLoss(config: DecoderConfig, params: DecoderParameters, inputs: Tensor, targets: Tensor, constants: SequenceConstants): Variable {
-  const logits = decoderLogits(config, params, inputs, constants);
+export function decoderLoss(config: DecoderConfig, params: DecoderParameters, inputs: Tensor, targets: Tensor, constants: SequenceConstants, options: DecoderForwardOptions = {}): Variable {
+  const logits = decoderLogits(config, params, inputs, constants, options);
   const flat = targets.reshape([-1]);
   const loss = ag.crossEntropy(logits, flat);
   flat.dispose();

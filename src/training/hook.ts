@@ -13,4 +13,6 @@ export interface TrainingSparsityHook {
   afterStep(step: number): Promise<unknown>;
   /** The current fraction of zeros over the sparse layers. */
   sparsity(): number;
+  /** The current masks by layer name, when the controller keeps them (tasks may run masked layers sparse). */
+  masks?(): ReadonlyMap<string, Uint8Array>;
 }

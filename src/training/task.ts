@@ -31,6 +31,8 @@ export interface TrainingTask {
   readonly parameters: ReadonlyMap<string, Variable>;
   /** The weight matrices a sparsity method may mask ([out, in] each, with their names). */
   readonly sparseLayers: readonly SparseLayer[];
+  /** The controller's current masks, before each batch (a task may run masked layers through sparse kernels). */
+  useMasks?(masks: ReadonlyMap<string, Uint8Array>): void;
   nextLoss(): TrainingBatchLoss;
   evaluate(): Promise<TrainingEvaluation>;
   /** The data sampler's state after the batches drawn so far. */

@@ -82,6 +82,7 @@ export async function train(options: TrainerOptions): Promise<TrainerResult> {
   };
   for (let step = startStep + 1; step <= steps; step++) {
     if (options.schedule) optimizer.learningRate = options.schedule.at(step - 1);
+    if (controller?.masks && task.useMasks) task.useMasks(controller.masks());
     const batch = task.nextLoss();
     ag.backward(batch.loss);
     const loss = ((await batch.loss.value.read()) as Float32Array)[0];

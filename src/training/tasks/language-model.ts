@@ -8,10 +8,12 @@
 import * as ag from '../../autograd/index.js';
 import { ArgumentError } from '../../core/errors.js';
 import { tensor } from '../../core/ops.js';
+import { tidy } from '../../core/tensor.js';
 import { sequentialTokenBatches, TokenBatchSampler } from '../../data/token-windows.js';
 import type { DecoderConfig } from '../../models/decoder-config.js';
 import { decoderLoss, type DecoderParameters, SequenceConstants } from '../../models/decoder-train.js';
 import { LAYER_PROJECTIONS, layerPrefix } from '../../models/hf-names.js';
+import { SparseForwardWeights } from '../sparse-forward.js';
 import type { TrainingBatchLoss, TrainingEvaluation, TrainingTask } from '../task.js';
 import type { SparseLayer } from '../types.js';
 
@@ -25,6 +27,11 @@ export interface LanguageModelTaskOptions {
   readonly seed: number;
   /** Held-out windows evaluated at most (all when absent), from the start of the stream. */
   readonly evalWindows?: number;
+  /**
+   * Run masked projections at or below this density through the CSR kernels (forward and input
+   * gradient); 0 turns it off. Default 0.3 (sparse-forward.ts).
+   */
+  readonly sparseKernelMaxDensity?: number;
 }
 
 /** The block projections as sparse layers ([out, in] weights named as in Hugging Face checkpoints). */
@@ -49,6 +56,7 @@ export class LanguageModelTask implements TrainingTask {
   readonly sparseLayers: SparseLayer[];
   private readonly sampler: TokenBatchSampler;
   private readonly constants: SequenceConstants;
+  private readonly sparseWeights: SparseForwardWeights | null;
 
   constructor(private readonly options: LanguageModelTaskOptions) {
     const { config, params, seqLen } = options;
@@ -60,6 +68,17 @@ export class LanguageModelTask implements TrainingTask {
     this.sparseLayers = decoderSparseLayers(config, params);
     this.sampler = new TokenBatchSampler(options.train, { batchSize: options.batchSize, seqLen, seed: options.seed, source: 'training tokens' });
     this.constants = new SequenceConstants(seqLen, config);
+    const maxDensity = options.sparseKernelMaxDensity ?? 0.3;
+    this.sparseWeights = maxDensity > 0 ? new SparseForwardWeights(this.sparseLayers, maxDensity) : null;
+  }
+
+  useMasks(masks: ReadonlyMap<string, Uint8Array>): void {
+    this.sparseWeights?.refresh(masks);
+  }
+
+  /** Projections currently running through the CSR kernels. */
+  sparseKernelLayers(): string[] {
+    return this.sparseLayers.filter((l) => this.sparseWeights?.get(l.name)).map((l) => l.name);
   }
 
   nextLoss(): TrainingBatchLoss {
@@ -67,7 +86,8 @@ export class LanguageModelTask implements TrainingTask {
     const shape = [batch.batchSize, batch.seqLen];
     const inputs = tensor(batch.inputs, shape, 'i32');
     const targets = tensor(batch.targets, shape, 'i32');
-    const loss = decoderLoss(this.options.config, this.parameters, inputs, targets, this.constants);
+    const sparse = this.sparseWeights;
+    const loss = decoderLoss(this.options.config, this.parameters, inputs, targets, this.constants, sparse ? { sparseWeights: (name) => sparse.get(name) } : {});
     return {
       loss,
       items: batch.batchSize * batch.seqLen,
@@ -90,11 +110,12 @@ export class LanguageModelTask implements TrainingTask {
       const inputs = tensor(batch.inputs.subarray(0, count * seqLen), [count, seqLen], 'i32');
       const targets = tensor(batch.targets.subarray(0, count * seqLen), [count, seqLen], 'i32');
       const constants = this.constants;
-      const loss = ag.noGrad(() => decoderLoss(config, this.parameters, inputs, targets, constants));
-      total += ((await loss.value.read()) as Float32Array)[0] * count * seqLen;
+      // tidy: without a graph nothing frees the intermediate tensors but the scope.
+      const loss = tidy(() => ag.noGrad(() => decoderLoss(config, this.parameters, inputs, targets, constants)).value);
+      total += ((await loss.read()) as Float32Array)[0] * count * seqLen;
       tokens += count * seqLen;
       windows += count;
-      for (const t of [loss.value, inputs, targets]) t.dispose();
+      for (const t of [loss, inputs, targets]) t.dispose();
     }
     return { metric: 'heldOutLoss', value: total / tokens, higherIsBetter: false };
   }
@@ -108,6 +129,7 @@ export class LanguageModelTask implements TrainingTask {
   }
 
   dispose(): void {
+    this.sparseWeights?.dispose();
     this.constants.dispose();
   }
 }
