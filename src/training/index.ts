@@ -10,3 +10,4 @@ export { SetMethod } from './methods/set.js';
 export { Rigl } from './methods/rigl.js';
 export { GradualMagnitudePruning, type GradualMagnitudeOptions } from './methods/gmp.js';
 export { accuracy, trainClassifier, type ClassifierTrainingOptions, type ClassifierTrainingResult } from './classifier.js';
+export * from './nm/index.js';
