@@ -7,7 +7,8 @@ import { type AttentionRecord, checkAttentionBars, FULL_ATTENTION_SUITE, QUICK_A
 import { checkDecodeBars } from '../bench/decode-bars.js';
 import { BENCH_LLAMA_100M, countParameters, FULL_DECODE_SUITE, QUICK_DECODE_SUITE, runDecodeSuite } from '../bench/decode.js';
 import { type PruningSuiteOptions, runPruningSuite } from '../bench/node/pruning.js';
-import { checkTrainingBars, FULL_TRAINING_SUITE, QUICK_TRAINING_SUITE, runTrainingSuite, TEACHER_TASK } from '../bench/training.js';
+import { FULL_LM_SUITE, languageModelBars, QUICK_LM_SUITE, runLanguageModelSuite } from '../bench/training-lm.js';
+import { checkTrainingBars, FULL_TRAINING_SUITE, QUICK_TRAINING_SUITE, runTrainingSuite, TEACHER_TASK, trainingRunCount } from '../bench/training.js';
 import { setBackend } from '../core/engine.js';
 import { checkPruningBars, FULL_PRUNING_CASES, QUICK_PRUNING_CASES } from '../bench/pruning-cases.js';
 import { type BarResult, checkKernelBars } from '../bench/kernel-bars.js';
@@ -128,7 +129,7 @@ function defaultCorpus(): string {
   ].filter((p): p is string => !!p);
   const found = candidates.find((p) => existsSync(p));
   if (!found) {
-    throw new ArgumentError(`the pruning benchmark needs the tinyshakespeare corpus its model was trained on; pass --text FILE (looked in: ${candidates.join(', ')})`);
+    throw new ArgumentError(`the pruning and training benchmarks need the tinyshakespeare corpus (the pruning model was trained on it); pass --text FILE (looked in: ${candidates.join(', ')})`);
   }
   return found;
 }
@@ -182,16 +183,22 @@ async function benchTraining(options: BenchOptions): Promise<void> {
   const backend = await createCpuBackend({ threads: options.threads });
   setBackend(backend);
   const suite = options.quick ? QUICK_TRAINING_SUITE : FULL_TRAINING_SUITE;
+  const lmSuite = options.quick ? QUICK_LM_SUITE : FULL_LM_SUITE;
+  const text = options.text ?? defaultCorpus();
   process.stderr.write(
-    `training: ${suite.cases.length} runs x ${suite.seeds.length} seed(s), ${suite.steps} steps of batch ${suite.batchSize} each; ` +
-      `student MLP ${TEACHER_TASK.inputDim}-${suite.hidden}-${suite.hidden}-${TEACHER_TASK.classes} on a teacher-student task; ${backend.pool.threads} threads\n`,
+    `training: ${trainingRunCount(suite)} classifier runs of ${suite.steps} steps (batch ${suite.batchSize}), student MLP ${TEACHER_TASK.inputDim}-${suite.hidden}-${suite.hidden}-${TEACHER_TASK.classes} ` +
+      `on a teacher-student task, plus IMP, soups, QuickSelection and N:M cases; then ${lmSuite.cases.length} language models of ${lmSuite.steps} steps on ${text}; ${backend.pool.threads} threads\n`,
   );
-  const bar = progressBar('training', suite.cases.length * suite.seeds.length);
+  const bar = progressBar('training', trainingRunCount(suite) + lmSuite.cases.length);
   let done = 0;
   const records = await runTrainingSuite(suite, (m) => bar.update(done++, { detail: m }));
+  const lmRecords = await runLanguageModelSuite(text, lmSuite, (m) => {
+    if (m.includes('step 25/')) done++;
+    bar.update(done, { detail: m });
+  });
   bar.stop();
   backend.dispose();
-  const head = ['method', 'sparsity', 'densities', 'test accuracy', 'vs dense (points)', 'per seed', 'examples/s'];
+  const head = ['method', 'sparsity', 'densities', 'test accuracy', 'vs dense (points)', 'per seed', 'examples/s', 'detail'];
   const rows = records.map((r) => [
     r.method,
     percent(r.sparsity, 0),
@@ -200,10 +207,23 @@ async function benchTraining(options: BenchOptions): Promise<void> {
     r.method === 'dense' ? '' : (100 * (r.value - r.denseValue)).toFixed(2),
     r.values.map((v) => percent(v, 1)).join(' '),
     Math.round(r.examplesPerS).toString(),
+    r.detail ?? '',
   ]);
-  const bars = checkTrainingBars(records);
-  process.stdout.write(`${table(head, rows, head.map((_, i) => i === 1 || i >= 3))}\n\n${renderBars(bars)}`);
-  await writeJson(options.json, { records, bars, meta: { suite: 'training', quick: !!options.quick, ...environment(backend.pool.threads, backend.simd) } });
+  const lmHead = ['LM method', 'sparsity', 'held-out loss: start', 'during', 'end', 'vs dense', 'tokens/s', 'parameters'];
+  const lmRows = lmRecords.map((r) => [
+    r.method,
+    percent(r.sparsity, 0),
+    r.initialValue.toFixed(3),
+    r.curve.slice(0, -1).map((p) => `${p.step}: ${p.value.toFixed(3)}`).join(', '),
+    r.value.toFixed(3),
+    r.method === 'dense' ? '' : `${r.value - r.denseValue >= 0 ? '+' : ''}${(r.value - r.denseValue).toFixed(3)}`,
+    Math.round(r.tokensPerS).toString(),
+    r.parameters.toLocaleString('en-US'),
+  ]);
+  const bars = [...checkTrainingBars(records), ...languageModelBars(lmRecords)];
+  process.stdout.write(`${table(head, rows, head.map((_, i) => i === 1 || (i >= 3 && i < 7)))}\n`);
+  process.stdout.write(`${table(lmHead, lmRows, lmHead.map((_, i) => i >= 1))}\n\n${renderBars(bars)}`);
+  await writeJson(options.json, { records: [...records, ...lmRecords], bars, meta: { suite: 'training', quick: !!options.quick, text, ...environment(backend.pool.threads, backend.simd) } });
 }
 
 async function benchAttention(options: BenchOptions): Promise<void> {

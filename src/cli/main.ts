@@ -56,7 +56,7 @@ export function buildProgram(): Command {
     .option('--json <file>', 'also write { "records": [...] } to FILE')
     .option('--threads <n>', 'threads for our kernels and the peer (default: all cores)', positiveInt)
     .option('--model <dir>', 'pruning: the trained model folder (default: the tinyshakespeare fixture)')
-    .option('--text <file>', 'pruning: its corpus, first 90% sampled for calibration, last 10% held out (default: tinyshakespeare.txt)')
+    .option('--text <file>', 'pruning and training: the tinyshakespeare corpus, first 90% for calibration or training, last 10% held out (default: shared tinyshakespeare.txt)')
     .action((suite: string, options: { quick?: boolean; json?: string; threads?: number; model?: string; text?: string }) => benchCommand(suite, options));
 
   program

@@ -8,3 +8,4 @@ export * from './token-windows.js';
 export * from './synthetic-teacher.js';
 export * from './synthetic-images.js';
 export * from './batches.js';
+export * from './synthetic-informative.js';

@@ -1,4 +1,4 @@
-/** Sparse training: the controller and the methods (static, GMP, SET, RigL), their schedules and densities. Browser-safe. */
+/** Sparse training: the controller, the methods (static, SET, RigL, GMP, N:M, lottery tickets, soups, QuickSelection), the trainer, its tasks and config. Browser-safe. */
 export { SparsityController } from './controller.js';
 export { DENSITY_DISTRIBUTIONS, type DensityDistribution, erkScore, layerDensities } from './densities.js';
 export type { TrainingSparsityHook } from './hook.js';
@@ -11,3 +11,16 @@ export { Rigl } from './methods/rigl.js';
 export { GradualMagnitudePruning, type GradualMagnitudeOptions } from './methods/gmp.js';
 export { accuracy, trainClassifier, type ClassifierTrainingOptions, type ClassifierTrainingResult } from './classifier.js';
 export * from './nm/index.js';
+export { FixedMask } from './methods/fixed-mask.js';
+export { iterativeMagnitudePruning, type LotteryOptions, type LotteryResult, type LotteryRound, type ReinitControl } from './lottery.js';
+export { sparseModelSoup, SOUP_RECIPES, type SoupRecipe, type SoupCycle, type SparseSoupOptions, type SparseSoupResult } from './soups.js';
+export { quickSelection, selectFeatures, type QuickSelectionOptions, type QuickSelectionResult } from './quick-selection.js';
+export { magnitudeMasks, PRUNING_SCOPES, type PruningScope } from './magnitude-masks.js';
+export { averageWeights, loadWeights, maskedWeights, mlpSparseLayers, snapshotWeights, type WeightSnapshot } from './model-weights.js';
+export { createSparseTrainingMethod, SPARSE_TRAINING_METHODS, type SparseTrainingMethodName, type SparseTrainingSpec } from './method-registry.js';
+export { train, NonFiniteLossError, type TrainerOptions, type TrainerResult, type StepRecord, type EvaluationRecord } from './trainer.js';
+export type { TrainingTask, TrainingBatchLoss, TrainingEvaluation } from './task.js';
+export { LanguageModelTask, decoderSparseLayers, type LanguageModelTaskOptions } from './tasks/language-model.js';
+export { ClassificationTask, moduleSparseLayers, type ClassificationTaskOptions } from './tasks/classification.js';
+export { SparseForwardWeights, type SparseWeightPair } from './sparse-forward.js';
+export { parseTrainingConfig, validateTrainingConfig, resolveConfigPaths, TrainingConfigSchema, type TrainingConfig } from './run-config.js';
