@@ -14,7 +14,6 @@ import { warmupCosine } from '../nn/optim/schedule.js';
 import { SparsityController } from '../training/controller.js';
 import { createSparseTrainingMethod, type SparseTrainingMethodName } from '../training/method-registry.js';
 import { LanguageModelTask } from '../training/tasks/language-model.js';
-import type { TrainingSparsityHook } from '../training/hook.js';
 import { train } from '../training/trainer.js';
 import type { BarResult } from './kernel-bars.js';
 
@@ -96,7 +95,7 @@ export async function runLanguageModelSuite(textPath: string, options: LanguageM
     const optimizer = new AdamW([...params.values()], { learningRate: options.learningRate, betas: [0.9, 0.95], weightDecay: 0.01 });
     const method = createSparseTrainingMethod({ method: c.method, sparsity: c.sparsity, distribution: 'erk', seed: 1 }, options.steps);
     const controller = method ? new SparsityController(task.sparseLayers, method, optimizer) : undefined;
-    // Held-out loss of the initial weights (masked ones for sparse runs).
+    // Held-out loss of the initial weights (masked ones for sparse runs); train() then finds the controller started.
     controller?.start();
     const initialValue = (await task.evaluate()).value;
     const result = await train({
@@ -106,7 +105,7 @@ export async function runLanguageModelSuite(textPath: string, options: LanguageM
       schedule: warmupCosine({ peak: options.learningRate, warmupSteps: Math.round(options.steps / 20), totalSteps: options.steps }),
       clipNorm: 1,
       evalEvery: options.evalEvery,
-      ...(controller ? { controller: controllerWithoutStart(controller) } : {}),
+      ...(controller ? { controller } : {}),
       onStep: (s) => {
         if (s.step % 25 === 0) onProgress(`${label}: step ${s.step}/${options.steps}, loss ${s.loss.toFixed(3)}, ${Math.round(s.itemsPerS)} tokens/s`);
       },
@@ -133,16 +132,6 @@ export async function runLanguageModelSuite(textPath: string, options: LanguageM
   const dense = records.find((r) => r.method === 'dense');
   for (const r of records) r.denseValue = dense?.value ?? Number.NaN;
   return records;
-}
-
-/** The controller's hooks with start() a no-op: it was started before the initial evaluation. */
-function controllerWithoutStart(controller: SparsityController): TrainingSparsityHook {
-  return {
-    start: () => {},
-    beforeStep: (step: number) => controller.beforeStep(step),
-    afterStep: (step: number) => controller.afterStep(step),
-    sparsity: () => controller.sparsity(),
-  };
 }
 
 /** Every run's held-out loss falls below its initial value (and below uniform over bytes, ln 256). */

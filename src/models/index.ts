@@ -14,3 +14,5 @@ export { createDecoderWeights, disposeDecoderWeights, type DecoderLayerWeights, 
 export { namedWeights } from './named-weights.js';
 export { encodeWeights, type SaveableWeight, type ValuesDType } from './checkpoint-layout.js';
 export { randomDecoderWeights } from './random-weights.js';
+export { decoderLogits, decoderLoss, type DecoderForwardOptions, type DecoderParameters, decoderWeightsOf, initDecoderParameters, SequenceConstants } from './decoder-train.js';
+export { llamaConfigJson, type LlamaConfigJson, type LlamaShape } from './llama-config.js';

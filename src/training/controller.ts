@@ -19,6 +19,7 @@ export class SparsityController {
   private maskByLayer = new Map<string, Uint8Array>();
   private maskTensors = new Map<string, Tensor>();
   private gradients: Map<string, Float32Array> | null = null;
+  private started = false;
   /** Mask updates made so far, and weights moved by them. */
   updates = 0;
   weightsMoved = 0;
@@ -36,8 +37,10 @@ export class SparsityController {
     }
   }
 
-  /** Draws the initial masks and zeroes the pruned weights. */
+  /** Draws the initial masks and zeroes the pruned weights, once (later calls do nothing). */
   start(): void {
+    if (this.started) return;
+    this.started = true;
     const masks = this.method.initialMasks(this.layers);
     for (const l of this.layers) this.setMask(l, masks.get(l.name)!);
     this.applyToWeights();
@@ -105,6 +108,7 @@ export class SparsityController {
       if (!mask) throw new ArgumentError(`sparsity controller: the checkpoint has no mask for ${l.name}`);
       this.setMask(l, mask);
     }
+    this.started = true;
     this.updates = counters.updates;
     this.weightsMoved = counters.weightsMoved;
     this.applyToWeights();
