@@ -270,6 +270,21 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     itemUnit: task.itemUnit,
   };
   const started = performance.now();
+  const writeReport = async (outcome: Pick<TrainingReport, 'status' | 'lastCheckpoint' | 'modelDir'> & { reason?: string }): Promise<TrainingReport> => {
+    const report: TrainingReport = {
+      ...base,
+      ...outcome,
+      stepsDone,
+      finalLoss: lastLoss,
+      evaluations,
+      itemsPerS,
+      seconds: (performance.now() - started) / 1000,
+      sparsity: controller?.sparsity() ?? 0,
+      layers: layerDensities(task, controller),
+    };
+    await writeFileAtomic(join(outDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+    return report;
+  };
   let lastLoss: number | null = null;
   let stepsDone = startStep;
   let itemsPerS = 0;
@@ -312,21 +327,12 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     const nonFinite = error instanceof NonFiniteLossError || (error instanceof SparsekitError && error.code === 'E_NONFINITE');
     if (!nonFinite) throw error;
     const last = (await checkpointSteps(outDir)).pop();
-    const report: TrainingReport = {
-      ...base,
+    await writeReport({
       status: 'stopped',
       reason: `${(error as Error).message}; the last finite checkpoint is ${last === undefined ? 'none' : `step ${last}`}`,
-      stepsDone,
-      finalLoss: lastLoss,
-      evaluations,
-      itemsPerS,
-      seconds: (performance.now() - started) / 1000,
-      sparsity: controller?.sparsity() ?? 0,
-      layers: layerDensities(task, controller),
       lastCheckpoint: last === undefined ? null : join(outDir, 'checkpoints', `step-${String(last).padStart(7, '0')}`),
       modelDir: null,
-    };
-    await writeFileAtomic(join(outDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+    });
     throw error;
   }
   let modelDir: string | null = null;
@@ -341,20 +347,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       force: true,
     });
   }
-  const report: TrainingReport = {
-    ...base,
-    status: 'completed',
-    stepsDone,
-    finalLoss: lastLoss,
-    evaluations,
-    itemsPerS,
-    seconds: (performance.now() - started) / 1000,
-    sparsity: controller?.sparsity() ?? 0,
-    layers: layerDensities(task, controller),
-    lastCheckpoint,
-    modelDir,
-  };
-  await writeFileAtomic(join(outDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
+  const report = await writeReport({ status: 'completed', lastCheckpoint, modelDir });
   controller?.dispose();
   return report;
 }
