@@ -16,11 +16,19 @@ import { FULL_KERNEL_SUITE, kernelCaseCount, type KernelRecord, QUICK_KERNEL_SUI
 import { onnxRuntimePeer } from '../bench/node/ort-peer.js';
 import { ArgumentError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/node/atomic-file.js';
-import { TINYSHAKESPEARE_MODEL } from './assets.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadModelFolder } from '../models/node/model-folder.js';
+import { DecoderModel } from '../models/llama.js';
+import { type PolicyCase, runScbenchHarness, type ScbenchRecord } from '../bench/scbench/harness.js';
+import { checkScbenchFinding } from '../bench/scbench/harness-finding.js';
+import { SCBENCH_TASK_NAMES } from '../bench/scbench/index.js';
+import { SHARED_CONTEXT_MODES } from '../bench/scbench/modes.js';
+import { SCBENCH_RETRIEVAL_MODEL, TINYSHAKESPEARE_MODEL } from './assets.js';
 import { formatBytes, percent, ratio, table } from './format.js';
 import { progressBar } from './progress.js';
 
-export const BENCH_SUITES = ['kernels', 'decode', 'pruning', 'training', 'attention'] as const;
+export const BENCH_SUITES = ['kernels', 'decode', 'pruning', 'training', 'attention', 'scbench'] as const;
 
 export interface BenchOptions {
   quick?: boolean;
@@ -39,6 +47,7 @@ export async function benchCommand(suite: string, options: BenchOptions): Promis
   else if (suite === 'pruning') await benchPruning(options);
   else if (suite === 'training') await benchTraining(options);
   else if (suite === 'attention') await benchAttention(options);
+  else if (suite === 'scbench') await benchScbench(options);
   else await benchKernels(options);
 }
 
@@ -255,4 +264,104 @@ export function renderAttentionRecords(records: readonly AttentionRecord[]): str
     r.bandwidthFraction === null ? '' : percent(r.bandwidthFraction, 0),
   ]);
   return `${table(head, rows, head.map((_, i) => i >= 3))}\n`;
+}
+
+/** Optional file in a model folder: which tasks (with generator options) and context lengths suit it. */
+const SCBENCH_TASKS_FILE = 'scbench-tasks.json';
+
+interface ScbenchModelTasks {
+  readonly tasks: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  readonly contextLength: number;
+  readonly quickContextLength: number;
+}
+
+/**
+ * Equal budget for every policy (SCBench compares methods at one budget); full is the reference.
+ * TokenSelect's defaults (128 sinks + 512 recent) fill a budget of 1/8 of a 4K context by
+ * themselves (it would fall back to full), so here it keeps 4 sinks and 32 recent like the others.
+ */
+const SCBENCH_POLICIES: readonly PolicyCase[] = [
+  { policy: 'full', budget: null },
+  { policy: 'streaming-llm', budget: '1/8' },
+  { policy: 'snapkv', budget: '1/8' },
+  { policy: 'quest', budget: '1/8' },
+  { policy: 'token-select', budget: '1/8', options: { sinks: 4, recent: 32 } },
+];
+
+async function scbenchModelTasks(dir: string): Promise<ScbenchModelTasks> {
+  const fallback: ScbenchModelTasks = { tasks: Object.fromEntries(SCBENCH_TASK_NAMES.map((t) => [t, { style: 'compact' }])), contextLength: 4096, quickContextLength: 1024 };
+  const path = join(dir, SCBENCH_TASKS_FILE);
+  if (!existsSync(path)) return fallback;
+  const json = JSON.parse(await readFile(path, 'utf8')) as Partial<ScbenchModelTasks>;
+  return { ...fallback, ...json };
+}
+
+async function benchScbench(options: BenchOptions): Promise<void> {
+  const dir = options.model ?? SCBENCH_RETRIEVAL_MODEL;
+  if (!existsSync(join(dir, 'config.json'))) {
+    throw new ArgumentError(
+      `scbench: no model folder at ${dir}; pass --model DIR (a Hugging Face model folder with config.json, model.safetensors and tokenizer.json that can answer the tasks, ` +
+        `such as the one tools/fixtures/train_retrieval_model.py makes into assets/models/scbench-retrieval)`,
+    );
+  }
+  const backend = await createCpuBackend({ threads: options.threads });
+  setBackend(backend);
+  const loaded = await loadModelFolder(dir, { backend });
+  const { tokenizer } = loaded;
+  if (!tokenizer) throw new ArgumentError(`scbench: ${dir} has no tokenizer.json; the benchmark encodes its prompts with the model's tokenizer`);
+  const suite = await scbenchModelTasks(dir);
+  const contextLength = options.quick ? suite.quickContextLength : suite.contextLength;
+  const samples = options.quick ? 1 : 4;
+  const tasks = Object.keys(suite.tasks);
+  process.stderr.write(
+    `scbench: ${dir}; tasks ${tasks.join(', ')}; context ${contextLength}; ${samples} sample(s) per task; policies ${SCBENCH_POLICIES.map((p) => (p.budget ? `${p.policy}@${p.budget}` : p.policy)).join(', ')}; ${backend.pool.threads} threads\n`,
+  );
+  const { records } = runScbenchHarness({
+    model: new DecoderModel(loaded.config, loaded.weights),
+    encode: (text) => tokenizer.encode(text, { addSpecialTokens: false }),
+    decode: (ids) => tokenizer.decode(ids),
+    tasks,
+    taskOptions: suite.tasks,
+    policies: SCBENCH_POLICIES,
+    contextLength,
+    samples,
+    attentionRepeats: options.quick ? 2 : 5,
+    onProgress: (m) => process.stderr.write(`  ${m}\n`),
+  });
+  backend.dispose();
+  for (const mode of SHARED_CONTEXT_MODES) process.stdout.write(renderScbenchRecords(records.filter((r) => r.mode === mode), mode));
+  const bars = checkScbenchFinding(records);
+  process.stdout.write(`\n${renderBars(bars)}`);
+  await writeJson(options.json, { records, bars, meta: { suite: 'scbench', quick: !!options.quick, model: dir, contextLength, samples, ...environment(backend.pool.threads, backend.simd) } });
+}
+
+/** One table per mode: accuracy by turn per task x policy x budget, then what the answer cost. */
+export function renderScbenchRecords(records: readonly ScbenchRecord[], mode: string): string {
+  const turns = Math.max(0, ...records.map((r) => r.turn + 1));
+  const head = ['task', 'policy', 'budget', ...Array.from({ length: turns }, (_, t) => `turn ${t + 1}`), 'KV kept', 'read/step', 'attn MFLOP/step', 'prefill s', 'decode ms/tok', 'attn vs full'];
+  const groups = new Map<string, ScbenchRecord[]>();
+  for (const r of records) {
+    const key = `${r.task}\u0000${r.policy}\u0000${String(r.budget)}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const rows = [...groups.values()].map((rs) => {
+    const last = rs[rs.length - 1];
+    const mean = (f: (r: ScbenchRecord) => number) => rs.reduce((s, r) => s + f(r), 0) / rs.length;
+    return [
+      last.task,
+      last.policy,
+      last.budget === null ? '' : String(last.budget),
+      ...Array.from({ length: turns }, (_, t) => {
+        const r = rs.find((x) => x.turn === t);
+        return r ? percent(r.accuracy, 0) : '';
+      }),
+      formatBytes(mean((r) => r.kvBytes)),
+      formatBytes(mean((r) => r.bytesReadPerStep)),
+      (mean((r) => r.attentionFlopsPerStep) / 1e6).toFixed(2),
+      (last.prefillMs / 1000).toFixed(2),
+      last.decodeMsPerToken.toFixed(1),
+      last.speedupVsFull === null ? '' : ratio(mean((r) => r.speedupVsFull ?? 0)),
+    ];
+  });
+  return `\n${mode}\n${table(head, rows, head.map((_, i) => i >= 3))}\n`;
 }

@@ -55,7 +55,7 @@ export function buildProgram(): Command {
     .option('--quick', 'fewer shapes and runs (about a minute)')
     .option('--json <file>', 'also write { "records": [...] } to FILE')
     .option('--threads <n>', 'threads for our kernels and the peer (default: all cores)', positiveInt)
-    .option('--model <dir>', 'pruning: the trained model folder (default: the tinyshakespeare fixture)')
+    .option('--model <dir>', 'pruning: the trained model folder (default: the tinyshakespeare asset); scbench: a model that does the tasks (default: assets/models/scbench-retrieval)')
     .option('--text <file>', 'pruning and training: the tinyshakespeare corpus, first 90% for calibration or training, last 10% held out (default: shared tinyshakespeare.txt)')
     .action((suite: string, options: { quick?: boolean; json?: string; threads?: number; model?: string; text?: string }) => benchCommand(suite, options));
 
