@@ -29,7 +29,7 @@ export interface LanguageModelTaskOptions {
   readonly evalWindows?: number;
   /**
    * Run masked projections at or below this density through the CSR kernels (forward and input
-   * gradient); 0 turns it off. Default 0.3 (sparse-forward.ts).
+   * gradient); 0 turns it off. Default 0.2 (sparse-forward.ts).
    */
   readonly sparseKernelMaxDensity?: number;
 }
@@ -68,7 +68,7 @@ export class LanguageModelTask implements TrainingTask {
     this.sparseLayers = decoderSparseLayers(config, params);
     this.sampler = new TokenBatchSampler(options.train, { batchSize: options.batchSize, seqLen, seed: options.seed, source: 'training tokens' });
     this.constants = new SequenceConstants(seqLen, config);
-    const maxDensity = options.sparseKernelMaxDensity ?? 0.3;
+    const maxDensity = options.sparseKernelMaxDensity ?? 0.2;
     this.sparseWeights = maxDensity > 0 ? new SparseForwardWeights(this.sparseLayers, maxDensity) : null;
   }
 
