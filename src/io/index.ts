@@ -6,3 +6,4 @@ export * from './safetensors-encode.js';
 export * from './safetensors-error.js';
 export * from './safetensors-format.js';
 export * from './safetensors-reader.js';
+export * from './config-text.js';

@@ -2,9 +2,8 @@
  * Pruning recipes: what `sparsekit prune` does, as flags or as a JSON/YAML file of one or more
  * steps, validated by a schema (zod) so a typo names the field instead of failing later.
  */
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ArgumentError } from '../core/errors.js';
+import { parseConfigText, validateConfig } from '../io/config-text.js';
 
 export const METHOD_NAMES = ['magnitude', 'random', 'wanda', 'sparsegpt'] as const;
 export const REFINER_NAMES = ['dsnot'] as const;
@@ -66,20 +65,9 @@ export type PruneRecipe = z.infer<typeof PruneRecipeSchema>;
 
 /** A recipe from JSON or YAML text, or an ArgumentError listing every problem with its field path. */
 export function parseRecipe(text: string, source: string): PruneRecipe {
-  let raw: unknown;
-  try {
-    raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new ArgumentError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message})`);
-  }
-  return validateRecipe(raw, source);
+  return validateRecipe(parseConfigText(text, source), source);
 }
 
 export function validateRecipe(raw: unknown, source: string): PruneRecipe {
-  const result = PruneRecipeSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ArgumentError(`${source}: invalid recipe:\n  ${problems.join('\n  ')}`);
-  }
-  return result.data;
+  return validateConfig(PruneRecipeSchema, raw, source, 'recipe');
 }

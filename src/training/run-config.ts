@@ -3,9 +3,8 @@
  * its schedule, the sparse-training method, and the run's length, evaluation and checkpoints.
  * Validated by a zod schema, so a mistake is reported by its field path before anything runs.
  */
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ArgumentError } from '../core/errors.js';
+import { parseConfigText, validateConfig } from '../io/config-text.js';
 import { DENSITY_DISTRIBUTIONS } from './densities.js';
 import { SPARSE_TRAINING_METHODS } from './method-registry.js';
 
@@ -184,20 +183,9 @@ export function resolveConfigPaths(config: TrainingConfig, baseDir: string, reso
 
 /** A configuration from JSON or YAML text, or an ArgumentError listing every problem by field. */
 export function parseTrainingConfig(text: string, source: string): TrainingConfig {
-  let raw: unknown;
-  try {
-    raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new ArgumentError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message})`);
-  }
-  return validateTrainingConfig(raw, source);
+  return validateTrainingConfig(parseConfigText(text, source), source);
 }
 
 export function validateTrainingConfig(raw: unknown, source: string): TrainingConfig {
-  const result = TrainingConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ArgumentError(`${source}: invalid training config:\n  ${problems.join('\n  ')}`);
-  }
-  return result.data;
+  return validateConfig(TrainingConfigSchema, raw, source, 'training config');
 }
