@@ -279,6 +279,8 @@ interface ScbenchModelTasks {
  * Equal budget for every policy (SCBench compares methods at one budget); full is the reference.
  * TokenSelect's defaults (128 sinks + 512 recent) fill a budget of 1/8 of a 4K context by
  * themselves (it would fall back to full), so here it keeps 4 sinks and 32 recent like the others.
+ * Quest also runs at 1/4 and 1/2: at 1/8 it loses most answers on our model, and the larger
+ * budgets show where it recovers.
  */
 const SCBENCH_POLICIES: readonly PolicyCase[] = [
   { policy: 'full', budget: null },
@@ -286,6 +288,8 @@ const SCBENCH_POLICIES: readonly PolicyCase[] = [
   { policy: 'snapkv', budget: '1/8' },
   { policy: 'quest', budget: '1/8' },
   { policy: 'token-select', budget: '1/8', options: { sinks: 4, recent: 32 } },
+  { policy: 'quest', budget: '1/4' },
+  { policy: 'quest', budget: '1/2' },
 ];
 
 async function scbenchModelTasks(dir: string): Promise<ScbenchModelTasks> {
