@@ -12,6 +12,8 @@
  * the query that last voted (threshold 0.9), and no selection when sinks + k + recent >= length.
  * Differences: the authors' kernel maps query head h to KV head h % kvHeads; here h /
  * (heads / kvHeads), the model's grouping. Budget = sinks + k + recent. Ties to the earlier token.
+ * A fraction budget that resolves below sinks + recent keeps its size: up to half of it as sinks,
+ * the rest the most recent tokens, no vote.
  */
 import { ArgumentError } from '../core/errors.js';
 import type { KVCacheShape } from '../models/kv-cache.js';
@@ -119,7 +121,13 @@ export class TokenSelectState implements KVPolicyState {
     const length = query.position + 1;
     const { budgetTokens, fellBackToFull } = resolveBudget(policy.budget, length);
     const k = budgetTokens - policy.sinks - policy.recent;
-    if (fellBackToFull || k <= 0 || policy.sinks + k + policy.recent >= length) return selectAll(true);
+    if (fellBackToFull || budgetTokens >= length) return selectAll(true);
+    if (k <= 0) {
+      // A budget (a fraction of a short context) below sinks + recent: keep the budget, as sinks
+      // and the most recent tokens cut to fit, rather than attending to everything.
+      const sinks = Math.min(policy.sinks, Math.floor(budgetTokens / 2));
+      return { positions: unionSorted(range(0, sinks), range(length - (budgetTokens - sinks), length)), fellBackToFull: false, metadataBytesRead: 0 };
+    }
     if (!query.query) throw new ArgumentError('token-select needs each decode query (soft voting over q.k); the model passed none to select()');
     const previous = this.votedQuery[layer];
     let tokens = this.votedTokens[layer];

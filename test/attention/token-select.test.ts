@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { budgetTokens } from '../../src/attention/budget.js';
+import { budgetFraction, budgetTokens } from '../../src/attention/budget.js';
 import { TokenSelectPolicy, type TokenSelectState } from '../../src/attention/token-select.js';
 import { appendRows, decode, layerKeys, lists, makeKeys, shapeOf } from './helpers.js';
 
@@ -56,5 +56,15 @@ describe('TokenSelect', () => {
     const step = decode(state, keys, twoHeads([1, 0]), 4, 2, 1, d);
     assert.equal(step.positions, null);
     assert.equal(step.fellBackToFull, true);
+  });
+
+  it('keeps a fraction budget smaller than sinks + recent by cutting them to fit, not by attending to everything', () => {
+    // 40 positions, a quarter of them = 10 tokens, against 8 sinks + 16 recent: 5 sinks and the 5 most recent.
+    const k = makeKeys(40, 1, 2, (p, _g, c) => (c === 0 ? p / 40 : 1));
+    const state = new TokenSelectPolicy({ budget: budgetFraction(0.25), sinks: 8, recent: 16 }).createState(shapeOf(1, 2, 64));
+    appendRows(state, 0, k, 1, 2, 0, 40);
+    const step = state.select(0, { position: 39, query: Float32Array.from([1, 0, 1, 0]), heads: 2, keys: layerKeys(k, 40, 1, 2) });
+    assert.equal(step.fellBackToFull, false);
+    assert.deepEqual(lists(step), [[0, 1, 2, 3, 4, 35, 36, 37, 38, 39]]);
   });
 });
