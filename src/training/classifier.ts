@@ -1,21 +1,20 @@
 /**
  * Training a classifier (any ClassifierModel: an Mlp over flat features, a CNN over images) with
- * an optional sparsity controller:
- * mini-batches, cross-entropy, backward, optional clipping, masked optimizer step, scheduled
- * learning rate; test accuracy at the end. The loop the sparse-training benchmark and the
- * `train` command share for classification tasks.
+ * an optional sparsity controller, through the shared trainer (trainer.ts) on a
+ * ClassificationTask: mini-batches, cross-entropy, optional clipping, masked optimizer step,
+ * scheduled learning rate; test accuracy at the end. Also the accuracy measure the task reports.
  */
 import * as ag from '../autograd/index.js';
 import { ArgumentError } from '../core/errors.js';
 import { argmax, tensor } from '../core/ops.js';
 import { tidy } from '../core/tensor.js';
 import { type ClassificationDataset, exampleCount, featureCount } from '../data/dataset.js';
-import { miniBatches } from '../data/batches.js';
 import type { ClassifierModel } from '../nn/classifier-model.js';
-import { clipGradNorm } from '../nn/optim/clip.js';
 import type { Optimizer } from '../nn/optim/optimizer.js';
 import type { LearningRateSchedule } from '../nn/optim/schedule.js';
 import type { TrainingSparsityHook } from './hook.js';
+import { ClassificationTask } from './tasks/classification.js';
+import { type StepRecord, train } from './trainer.js';
 
 export interface ClassifierTrainingOptions {
   /** Batches reach it as [B, ...model.inputShape]. */
@@ -45,50 +44,32 @@ export interface ClassifierTrainingResult {
   readonly steps: number;
 }
 
+/** trainClassifier is the shared trainer (trainer.ts) over a ClassificationTask, with test accuracy at the end. */
 export async function trainClassifier(options: ClassifierTrainingOptions): Promise<ClassifierTrainingResult> {
-  const { model, train, test, optimizer, steps, batchSize, controller } = options;
-  if (!Number.isInteger(steps) || steps < 1) throw new ArgumentError(`training: steps must be a positive integer, got ${steps}`);
-  checkFits(model, train);
-  const params = [...model.parameters().values()];
-  const epochs = Math.ceil((steps * batchSize) / exampleCount(train)) + 1;
-  const batches = miniBatches(train, { batchSize, epochs, seed: options.seed, dropLast: true });
-  const losses: { step: number; loss: number }[] = [];
+  const { model, train: trainSet, test, optimizer, steps, batchSize, controller } = options;
+  checkFits(model, trainSet);
+  const task = new ClassificationTask({ model, train: trainSet, test, batchSize, seed: options.seed });
   const every = options.progressEvery ?? 50;
-  controller?.start();
-  const started = performance.now();
-  for (let step = 1; step <= steps; step++) {
-    const next = batches.next();
-    if (next.done) throw new ArgumentError('training: ran out of batches');
-    const batch = next.value;
-    if (options.schedule) optimizer.learningRate = options.schedule.at(step - 1);
-    const x = ag.constant(tensor(batch.inputs, [batch.size, ...model.inputShape]));
-    const y = tensor(batch.labels, [batch.size], 'i32');
-    const loss = ag.crossEntropy(model.forward(x), y);
-    ag.backward(loss);
-    const lossValue = ((await loss.value.read()) as Float32Array)[0];
-    loss.value.dispose();
-    x.value.dispose();
-    y.dispose();
-    if (!Number.isFinite(lossValue)) throw new ArgumentError(`training: the loss is ${lossValue} at step ${step}`);
-    losses.push({ step, loss: lossValue });
-    if (options.clipNorm) await clipGradNorm(params, options.clipNorm);
-    await controller?.beforeStep(step);
-    optimizer.step();
-    await controller?.afterStep(step);
-    ag.zeroGrad(params);
-    if (options.onProgress && (step % every === 0 || step === steps)) {
-      const seconds = (performance.now() - started) / 1000;
-      options.onProgress({ step, loss: lossValue, sparsity: controller?.sparsity() ?? 0, examplesPerS: (step * batchSize) / seconds });
-    }
-  }
-  const seconds = (performance.now() - started) / 1000;
+  const onProgress = options.onProgress;
+  const result = await train({
+    task,
+    optimizer,
+    steps,
+    ...(options.schedule ? { schedule: options.schedule } : {}),
+    ...(controller ? { controller } : {}),
+    ...(options.clipNorm ? { clipNorm: options.clipNorm } : {}),
+    ...(onProgress
+      ? { onStep: (r: StepRecord) => (r.step % every === 0 || r.step === steps) && onProgress({ step: r.step, loss: r.loss, sparsity: r.sparsity, examplesPerS: r.itemsPerS }) }
+      : {}),
+  });
+  const { losses } = result;
   const tail = losses.slice(Math.floor(losses.length * 0.9));
   return {
-    testAccuracy: await accuracy(model, test),
+    testAccuracy: result.evaluations[result.evaluations.length - 1].value,
     finalLoss: tail.reduce((s, l) => s + l.loss, 0) / tail.length,
     losses,
-    examplesPerS: (steps * batchSize) / seconds,
-    sparsity: controller?.sparsity() ?? 0,
+    examplesPerS: result.itemsPerS,
+    sparsity: result.sparsity,
     steps,
   };
 }
