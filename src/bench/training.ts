@@ -21,20 +21,16 @@ import { trainClassifier } from '../training/classifier.js';
 import { SparsityController } from '../training/controller.js';
 import type { DensityDistribution } from '../training/densities.js';
 import { iterativeMagnitudePruning, type LotteryResult } from '../training/lottery.js';
-import { GradualMagnitudePruning } from '../training/methods/gmp.js';
-import { loadWeights } from '../training/model-weights.js';
+import { loadWeights, mlpSparseLayers } from '../training/model-weights.js';
 import { quickSelection, selectFeatures } from '../training/quick-selection.js';
 import { sparseModelSoup } from '../training/soups.js';
-import { Rigl } from '../training/methods/rigl.js';
-import { SetMethod } from '../training/methods/set.js';
-import { StaticSparse } from '../training/methods/static.js';
-import type { SparseLayer, SparseTrainingMethod } from '../training/types.js';
 import { ArgumentError } from '../core/errors.js';
 import { type NmTrainingCase, nmTrainingCases } from '../training/nm/bench-cases.js';
+import { createSparseTrainingMethod, type SparseTrainingMethodName } from '../training/method-registry.js';
 import type { BarResult } from './kernel-bars.js';
 
-/** The methods trained from scratch at equal steps (the suite's `cases`). */
-export type TrainingCaseMethod = 'dense' | 'static' | 'set' | 'rigl' | 'gmp';
+/** The methods trained from scratch at equal steps (the suite's `cases`): the registry's names. */
+export type TrainingCaseMethod = SparseTrainingMethodName;
 
 export type TrainingMethodName =
   | TrainingCaseMethod
@@ -165,25 +161,6 @@ export const QUICK_TRAINING_SUITE: TrainingSuiteOptions = {
 /** Teacher D 32 -> H 32 -> C 10 (balanced classes), 20,000 training and 4,000 test inputs. */
 export const TEACHER_TASK = { inputDim: 32, hiddenDim: 32, classes: 10, trainCount: 20_000, testCount: 4000 } as const;
 
-function methodFor(c: TrainingCase, options: TrainingSuiteOptions, seed: number): SparseTrainingMethod | null {
-  const { steps, interval } = options;
-  const base = { sparsity: c.sparsity, distribution: c.distribution, seed };
-  // RigL's schedule: updates until 75% of training; gradual pruning from 10% to 60% of it.
-  const dynamic = { ...base, interval, endStep: Math.round(0.75 * steps) };
-  switch (c.method) {
-    case 'dense':
-      return null;
-    case 'static':
-      return new StaticSparse(base);
-    case 'set':
-      return new SetMethod(dynamic);
-    case 'rigl':
-      return new Rigl(dynamic);
-    case 'gmp':
-      return new GradualMagnitudePruning({ sparsity: c.sparsity, distribution: c.distribution, interval, startStep: Math.round(0.1 * steps), endStep: Math.round(0.6 * steps) });
-  }
-}
-
 export async function runTrainingSuite(options: TrainingSuiteOptions, onProgress: (message: string) => void = () => {}): Promise<TrainingRecord[]> {
   const nmCases = nmTrainingCases().filter((c) => options.nm?.includes(c.name));
   const unknown = (options.nm ?? []).filter((name) => !nmCases.some((c) => c.name === name));
@@ -201,8 +178,9 @@ export async function runTrainingSuite(options: TrainingSuiteOptions, onProgress
       const model = new Mlp([TEACHER_TASK.inputDim, options.hidden, options.hidden, TEACHER_TASK.classes], { seed: 100 * seed });
       const params = [...model.parameters().values()];
       const optimizer = new AdamW(params, { learningRate: options.learningRate, weightDecay: 0 });
-      const layers: SparseLayer[] = model.layers.map((l, i) => ({ name: `layers.${i}.weight`, param: l.weight, rows: l.outFeatures, cols: l.inFeatures }));
-      const method = entry.nm ? null : methodFor(c, options, seed);
+      const layers = mlpSparseLayers(model);
+      // The registry's schedules: SET/RigL update until 75% of training, gradual pruning from 10% to 60%.
+      const method = entry.nm ? null : createSparseTrainingMethod({ method: c.method, sparsity: c.sparsity, distribution: c.distribution, interval: options.interval, seed }, options.steps);
       const controller = entry.nm ? entry.nm.controller(layers, options.steps) : method ? new SparsityController(layers, method, optimizer) : undefined;
       const result = await trainClassifier({
         model,
