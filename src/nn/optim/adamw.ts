@@ -3,11 +3,11 @@
  * torch.optim.AdamW: p -= lr * wd * p; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
  * p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
  */
-import { ArgumentError, ShapeError } from '../../core/errors.js';
+import { ArgumentError } from '../../core/errors.js';
 import * as ops from '../../core/ops.js';
 import { type Tensor, tidy } from '../../core/tensor.js';
 import type { Variable } from '../../autograd/variable.js';
-import { assign, checkLearningRate, type Optimizer, paramKey } from './optimizer.js';
+import { assign, buffersState, checkLearningRate, loadBuffersState, type Optimizer, type ParameterBuffers } from './optimizer.js';
 
 export interface AdamWOptions {
   readonly learningRate: number;
@@ -78,32 +78,18 @@ export class AdamW implements Optimizer {
   }
 
   state(): Map<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    this.params.forEach((p, i) => {
-      const key = paramKey(this.params, i);
-      const m = this.m.get(p);
-      const v = this.v.get(p);
-      if (m) out.set(`${key}.exp_avg`, m);
-      if (v) out.set(`${key}.exp_avg_sq`, v);
-    });
-    out.set('step', ops.tensor(new Int32Array([this.stepCount]), [1], 'i32', this.params[0]?.value.backend));
-    return out;
+    return buffersState(this.params, this.moments(), this.stepCount);
   }
 
   async loadState(state: ReadonlyMap<string, Tensor>): Promise<void> {
-    const step = state.get('step');
-    if (!step) throw new ArgumentError('AdamW.loadState: the state has no "step"');
-    this.params.forEach((p, i) => {
-      const key = paramKey(this.params, i);
-      for (const [suffix, into] of [['exp_avg', this.m], ['exp_avg_sq', this.v]] as const) {
-        const t = state.get(`${key}.${suffix}`);
-        if (!t) continue;
-        if (t.size !== p.value.size) throw new ShapeError(`AdamW.loadState: ${key}.${suffix} has ${t.size} elements, the parameter ${p.value.size}`);
-        into.get(p)?.dispose();
-        into.set(p, ops.scale(t.reshape(p.shape), 1));
-      }
-    });
-    this.stepCount = ((await step.read()) as Int32Array)[0];
+    this.stepCount = await loadBuffersState('AdamW.loadState', this.params, this.moments(), state);
+  }
+
+  private moments(): ParameterBuffers {
+    return [
+      ['exp_avg', this.m],
+      ['exp_avg_sq', this.v],
+    ];
   }
 
   resetStateWhere(param: Variable, keep: Tensor): void {

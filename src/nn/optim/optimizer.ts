@@ -4,8 +4,8 @@
  * (moment buffers) that checkpoints save and restore. Updates are written with engine ops and
  * copied into the parameter's own tensor, so models holding that tensor see the new values.
  */
-import { ArgumentError } from '../../core/errors.js';
-import { copyInto } from '../../core/ops.js';
+import { ArgumentError, ShapeError } from '../../core/errors.js';
+import { copyInto, scale, tensor } from '../../core/ops.js';
 import { type Tensor, tidy } from '../../core/tensor.js';
 import type { Variable } from '../../autograd/variable.js';
 
@@ -37,12 +37,46 @@ export function checkLearningRate(lr: number, where: string): void {
 }
 
 /**
- * A parameter's key in optimizer state: its name when every parameter has a distinct one, else
- * its index and name ("3.weight"), so that modules whose leaves share names ("weight" in every
- * Linear) still save one entry per parameter.
+ * Each parameter's key in optimizer state: its name when every parameter has a distinct one,
+ * else its index and name ("3.weight"), so that modules whose leaves share names ("weight" in
+ * every Linear) still save one entry per parameter.
  */
-export function paramKey(params: readonly Variable[], index: number): string {
+export function paramKeys(params: readonly Variable[]): string[] {
   const names = new Set(params.map((p) => p.name));
   const unique = names.size === params.length && !names.has('');
-  return unique ? params[index].name : `${index}.${params[index].name || 'param'}`;
+  return params.map((p, i) => (unique ? p.name : `${i}.${p.name || 'param'}`));
+}
+
+/** Per-parameter buffers of one kind (AdamW's exp_avg, SGD's momentum_buffer), by state-key suffix. */
+export type ParameterBuffers = readonly (readonly [suffix: string, buffers: Map<Variable, Tensor>])[];
+
+/** The named state of `buffers` ("<key>.<suffix>", parameter by parameter) and the step count. */
+export function buffersState(params: readonly Variable[], buffers: ParameterBuffers, steps: number): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  const keys = paramKeys(params);
+  params.forEach((p, i) => {
+    for (const [suffix, map] of buffers) {
+      const t = map.get(p);
+      if (t) out.set(`${keys[i]}.${suffix}`, t);
+    }
+  });
+  out.set('step', tensor(new Int32Array([steps]), [1], 'i32', params[0]?.value.backend));
+  return out;
+}
+
+/** Restores buffersState output into `buffers` (copies, sizes checked); returns the step count. */
+export async function loadBuffersState(where: string, params: readonly Variable[], buffers: ParameterBuffers, state: ReadonlyMap<string, Tensor>): Promise<number> {
+  const step = state.get('step');
+  if (!step) throw new ArgumentError(`${where}: the state has no "step"`);
+  const keys = paramKeys(params);
+  params.forEach((p, i) => {
+    for (const [suffix, map] of buffers) {
+      const t = state.get(`${keys[i]}.${suffix}`);
+      if (!t) continue;
+      if (t.size !== p.value.size) throw new ShapeError(`${where}: ${keys[i]}.${suffix} has ${t.size} elements, the parameter ${p.value.size}`);
+      map.get(p)?.dispose();
+      map.set(p, scale(t.reshape(p.shape), 1));
+    }
+  });
+  return ((await step.read()) as Int32Array)[0];
 }

@@ -3,11 +3,11 @@
  * torch.optim.SGD: g += wd p; b = mu b + (1 - dampening) g (b = g at the first step);
  * g = nesterov ? g + mu b : b; p -= lr g.
  */
-import { ArgumentError, ShapeError } from '../../core/errors.js';
+import { ArgumentError } from '../../core/errors.js';
 import * as ops from '../../core/ops.js';
 import { type Tensor, tidy } from '../../core/tensor.js';
 import type { Variable } from '../../autograd/variable.js';
-import { assign, checkLearningRate, type Optimizer, paramKey } from './optimizer.js';
+import { assign, buffersState, checkLearningRate, loadBuffersState, type Optimizer } from './optimizer.js';
 
 export interface SgdOptions {
   readonly learningRate: number;
@@ -66,26 +66,11 @@ export class Sgd implements Optimizer {
   }
 
   state(): Map<string, Tensor> {
-    const out = new Map<string, Tensor>();
-    this.params.forEach((p, i) => {
-      const b = this.buffers.get(p);
-      if (b) out.set(`${paramKey(this.params, i)}.momentum_buffer`, b);
-    });
-    out.set('step', ops.tensor(new Int32Array([this.stepCount]), [1], 'i32', this.params[0]?.value.backend));
-    return out;
+    return buffersState(this.params, [['momentum_buffer', this.buffers]], this.stepCount);
   }
 
   async loadState(state: ReadonlyMap<string, Tensor>): Promise<void> {
-    const step = state.get('step');
-    if (!step) throw new ArgumentError('SGD.loadState: the state has no "step"');
-    this.params.forEach((p, i) => {
-      const t = state.get(`${paramKey(this.params, i)}.momentum_buffer`);
-      if (!t) return;
-      if (t.size !== p.value.size) throw new ShapeError(`SGD.loadState: ${paramKey(this.params, i)}.momentum_buffer has ${t.size} elements, the parameter ${p.value.size}`);
-      this.buffers.get(p)?.dispose();
-      this.buffers.set(p, ops.scale(t.reshape(p.shape), 1));
-    });
-    this.stepCount = ((await step.read()) as Int32Array)[0];
+    this.stepCount = await loadBuffersState('SGD.loadState', this.params, [['momentum_buffer', this.buffers]], state);
   }
 
   resetStateWhere(param: Variable, keep: Tensor): void {
