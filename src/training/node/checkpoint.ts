@@ -44,6 +44,11 @@ function stepFolderName(step: number): string {
   return `step-${String(step).padStart(7, '0')}`;
 }
 
+/** The folder of the checkpoint after `step` under `runDir`. */
+export function checkpointDir(runDir: string, step: number): string {
+  return join(runDir, CHECKPOINTS_DIR, stepFolderName(step));
+}
+
 async function tensorInput(name: string, t: Tensor): Promise<SafetensorsTensorInput> {
   const data = await t.read();
   if (t.dtype === 'f32') {
@@ -61,7 +66,7 @@ async function tensorInput(name: string, t: Tensor): Promise<SafetensorsTensorIn
 export async function saveCheckpoint(runDir: string, contents: CheckpointContents, keep = 2): Promise<string> {
   const root = join(runDir, CHECKPOINTS_DIR);
   await mkdir(root, { recursive: true });
-  const final = join(root, stepFolderName(contents.state.step));
+  const final = checkpointDir(runDir, contents.state.step);
   const temporary = temporaryPathFor(final);
   await rm(temporary, { recursive: true, force: true });
   await mkdir(temporary);
@@ -82,7 +87,7 @@ export async function saveCheckpoint(runDir: string, contents: CheckpointContent
     throw error;
   }
   const steps = await checkpointSteps(runDir);
-  for (const old of steps.slice(0, Math.max(0, steps.length - keep))) await rm(join(root, stepFolderName(old)), { recursive: true, force: true });
+  for (const old of steps.slice(0, Math.max(0, steps.length - keep))) await rm(checkpointDir(runDir, old), { recursive: true, force: true });
   return final;
 }
 
@@ -114,7 +119,7 @@ export interface LoadedCheckpoint {
 export async function loadLatestCheckpoint(runDir: string, parameters: ReadonlyMap<string, Variable>, optimizer: Optimizer): Promise<LoadedCheckpoint> {
   const steps = await checkpointSteps(runDir);
   if (steps.length === 0) throw new SparsekitError('E_NO_CHECKPOINT', `${runDir} holds no checkpoint (${CHECKPOINTS_DIR}/step-N) to resume from`);
-  const dir = join(runDir, CHECKPOINTS_DIR, stepFolderName(steps[steps.length - 1]));
+  const dir = checkpointDir(runDir, steps[steps.length - 1]);
   const state = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8')) as CheckpointState;
   const params = await openSafetensorsFile(join(dir, PARAMETERS_FILE));
   try {

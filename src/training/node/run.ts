@@ -45,7 +45,7 @@ import { ClassificationTask } from '../tasks/classification.js';
 import { LanguageModelTask } from '../tasks/language-model.js';
 import { type EvaluationRecord, NonFiniteLossError, type StepRecord, train } from '../trainer.js';
 import type { SparseTrainingMethod } from '../types.js';
-import { checkpointSteps, loadLatestCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkpointDir, checkpointSteps, loadLatestCheckpoint, saveCheckpoint } from './checkpoint.js';
 
 export const RUN_CONFIG_FILE = 'config.json';
 export const METRICS_FILE = 'metrics.jsonl';
@@ -187,7 +187,7 @@ async function truncateMetrics(path: string, step: number): Promise<EvaluationRe
   return kept.map((l) => JSON.parse(l) as EvaluationRecord | StepRecord).filter((r): r is EvaluationRecord => 'metric' in r);
 }
 
-function layerDensities(task: TrainingTask, controller: SparsityController | null): LayerDensity[] {
+function maskDensities(task: TrainingTask, controller: SparsityController | null): LayerDensity[] {
   return task.sparseLayers.map((l) => {
     const mask = controller?.maskOf(l.name);
     const kept = mask ? mask.reduce((s, m) => s + m, 0) : l.rows * l.cols;
@@ -222,8 +222,6 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   let resumedFrom: number | null = null;
   const evaluations: EvaluationRecord[] = [];
   if (options.resume) {
-    const steps = await checkpointSteps(outDir);
-    if (steps.length === 0) throw new SparsekitError('E_NO_CHECKPOINT', `${outDir} holds no checkpoint to resume from`);
     const loaded = await loadLatestCheckpoint(outDir, task.parameters, optimizer);
     startStep = loaded.state.step;
     resumedFrom = startStep;
@@ -280,7 +278,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       itemsPerS,
       seconds: (performance.now() - started) / 1000,
       sparsity: controller?.sparsity() ?? 0,
-      layers: layerDensities(task, controller),
+      layers: maskDensities(task, controller),
     };
     await writeFileAtomic(join(outDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}\n`);
     return report;
@@ -330,7 +328,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     await writeReport({
       status: 'stopped',
       reason: `${(error as Error).message}; the last finite checkpoint is ${last === undefined ? 'none' : `step ${last}`}`,
-      lastCheckpoint: last === undefined ? null : join(outDir, 'checkpoints', `step-${String(last).padStart(7, '0')}`),
+      lastCheckpoint: last === undefined ? null : checkpointDir(outDir, last),
       modelDir: null,
     });
     throw error;
