@@ -53,6 +53,13 @@ export interface BsrParts {
   readonly values: Tensor;
 }
 
+/** One member of a linearGroup: a dense [rows, cols] weight or a sparse one, by format. */
+export type GroupedWeight =
+  | { readonly format: 'dense'; readonly weight: Tensor }
+  | { readonly format: 'csr'; readonly weight: CsrParts }
+  | { readonly format: 'nm'; readonly weight: NmParts }
+  | { readonly format: 'bsr'; readonly weight: BsrParts };
+
 /** N:M along the input dimension: `n` values kept in every `m` consecutive weights of a row. */
 export interface NmParts {
   readonly rows: number;
@@ -179,6 +186,12 @@ export interface Backend {
   readonly linearCsr?: (x: Tensor, w: CsrParts) => Tensor;
   readonly linearBsr?: (x: Tensor, w: BsrParts) => Tensor;
   readonly linearNm?: (x: Tensor, w: NmParts) => Tensor;
+  /**
+   * Several products sharing one input, y_i = x W_i^T (decode's q/k/v, gate/up), as one job where
+   * the backend has a kernel for the case; null where it has none (the caller runs them one by
+   * one). Shapes are checked by the caller.
+   */
+  readonly linearGroup?: (x: Tensor, weights: readonly GroupedWeight[]) => Tensor[] | null;
 
   /**
    * Block-sparse attention of q [T, heads, headDim] over k, v [T, kvHeads, headDim] with `blocks`

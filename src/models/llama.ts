@@ -13,7 +13,7 @@ import { ArgumentError } from '../core/errors.js';
 import { add, attention, blockSparseAttention, concat, gather, mul, rmsNorm, rope, silu, slice, tensor } from '../core/ops.js';
 import { ropeTables } from '../core/rope.js';
 import { keep, type Tensor, tidy } from '../core/tensor.js';
-import { linear } from '../sparse/linear.js';
+import { linear, linearGroup } from '../sparse/linear.js';
 import { type DecoderConfig, layerShapeOf } from './decoder-config.js';
 import type { DecoderLayerWeights, DecoderWeights, Projection } from './decoder-weights.js';
 import { FullKVCache, type KVCache } from './kv-cache.js';
@@ -130,9 +130,10 @@ export class DecoderModel {
     const T = h.shape[0];
     const x = rmsNorm(h, w.inputNorm, rmsNormEps);
     onInput?.('qkv', x);
-    const q = rope(project(x, w.q).reshape([T * numHeads, headDim]), qRope.cos, qRope.sin).reshape([T, numHeads, headDim]);
-    const k = rope(project(x, w.k).reshape([T * numKvHeads, headDim]), kRope.cos, kRope.sin).reshape([T, numKvHeads, headDim]);
-    const v = project(x, w.v).reshape([T, numKvHeads, headDim]);
+    const [qx, kx, vx] = projectGroup(x, [w.q, w.k, w.v]);
+    const q = rope(qx.reshape([T * numHeads, headDim]), qRope.cos, qRope.sin).reshape([T, numHeads, headDim]);
+    const k = rope(kx.reshape([T * numKvHeads, headDim]), kRope.cos, kRope.sin).reshape([T, numKvHeads, headDim]);
+    const v = vx.reshape([T, numKvHeads, headDim]);
     const scale = 1 / Math.sqrt(headDim);
     const outputs: Tensor[] = [];
     let row = 0;
@@ -169,7 +170,8 @@ export class DecoderModel {
     const y = rmsNorm(h1, w.postAttentionNorm, rmsNormEps);
     onInput?.('gateUp', y);
     // SwiGLU (Shazeer 2020): down(silu(gate(y)) * up(y)).
-    const act = mul(silu(project(y, w.gate)), project(y, w.up));
+    const [gate, up] = projectGroup(y, [w.gate, w.up]);
+    const act = mul(silu(gate), up);
     onInput?.('down', act);
     return add(h1, project(act, w.down));
   }
@@ -218,6 +220,11 @@ export type LinearInputHook = (group: LinearInputGroup, input: Tensor) => void;
 
 function project(x: Tensor, p: Projection): Tensor {
   return linear(x, p.weight, p.bias);
+}
+
+/** Projections of one input (q/k/v, gate/up), as one job where the backend can (linearGroup). */
+function projectGroup(x: Tensor, ps: readonly Projection[]): Tensor[] {
+  return linearGroup(x, ps.map((p) => p.weight), ps.map((p) => p.bias));
 }
 
 /** The last row of each sequence's block of rows in h [total, hidden]. */

@@ -10,6 +10,7 @@
  * cannot read synchronously (WebGPU) must provide the kernels; without them linear() throws
  * and says to densify once with `await weight.toTensor()`.
  */
+import type { GroupedWeight } from '../core/backend.js';
 import { BYTES_PER_ELEMENT } from '../core/dtype.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { add, matmul, tensor } from '../core/ops.js';
@@ -51,6 +52,73 @@ export function weightShape(weight: LinearWeight): [number, number] {
  * [..., rows].
  */
 export function linear(x: Tensor, weight: LinearWeight, bias?: Tensor | null): Tensor {
+  const [rows, cols] = checkLinearArguments(x, weight, bias);
+  const format = formatOf(weight);
+  const lead = x.shape.slice(0, -1);
+  const batch = lead.reduce((p, d) => p * d, 1);
+  const x2d = x.rank === 2 ? x : x.reshape([batch, cols]);
+  let y2d: Tensor;
+  try {
+    y2d = product(x2d, weight);
+  } finally {
+    if (x2d !== x) x2d.dispose();
+  }
+  if (!shapesEqual(y2d.shape, [batch, rows])) {
+    const got = formatShape(y2d.shape);
+    y2d.dispose();
+    throw new ShapeError(`linear: the ${format} product returned ${got}, expected [${batch}, ${rows}]`);
+  }
+  return finishOutput(y2d, lead, rows, bias);
+}
+
+/**
+ * linear() of one input with several weights (a block's q/k/v, or gate/up): the same results,
+ * computed as one job where the backend has a grouped kernel for the case (one activation row,
+ * weights of one format: the decode step), else one linear() per weight.
+ */
+export function linearGroup(x: Tensor, weights: readonly LinearWeight[], biases: readonly (Tensor | null | undefined)[] = []): Tensor[] {
+  const shapes = weights.map((w, i) => checkLinearArguments(x, w, biases[i]));
+  if (!x.backend.linearGroup) return weights.map((w, i) => linear(x, w, biases[i]));
+  const lead = x.shape.slice(0, -1);
+  const batch = lead.reduce((p, d) => p * d, 1);
+  const x2d = x.rank === 2 ? x : x.reshape([batch, x.shape[x.rank - 1]]);
+  let grouped: Tensor[] | null;
+  try {
+    grouped = x.backend.linearGroup(x2d, weights.map(groupedWeight));
+  } finally {
+    if (x2d !== x) x2d.dispose();
+  }
+  if (!grouped) return weights.map((w, i) => linear(x, w, biases[i]));
+  const bad = grouped.findIndex((y, i) => !shapesEqual(y.shape, [batch, shapes[i][0]]));
+  if (bad >= 0 || grouped.length !== weights.length) {
+    for (const y of grouped) y.dispose();
+    throw new ShapeError(`linearGroup: the backend returned ${grouped.map((y) => formatShape(y.shape)).join(', ')} for weights of ${shapes.map(([r]) => r).join(', ')} rows and ${batch} input rows`);
+  }
+  return grouped.map((y, i) => finishOutput(y, lead, shapes[i][0], biases[i]));
+}
+
+function groupedWeight(weight: LinearWeight): GroupedWeight {
+  if (weight instanceof Tensor) return { format: 'dense', weight };
+  if (weight instanceof CsrMatrix) return { format: 'csr', weight };
+  if (weight instanceof NmMatrix) return { format: 'nm', weight };
+  return { format: 'bsr', weight };
+}
+
+/** y [batch, rows] reshaped to [...lead, rows], plus the bias. */
+function finishOutput(y2d: Tensor, lead: readonly number[], rows: number, bias: Tensor | null | undefined): Tensor {
+  let y = y2d;
+  if (lead.length !== 1) {
+    y = y2d.reshape([...lead, rows]);
+    y2d.dispose();
+  }
+  if (!bias) return y;
+  const out = add(y, bias);
+  y.dispose();
+  return out;
+}
+
+/** Checks x, the weight and the bias of one product; returns the weight's [rows, cols]. */
+function checkLinearArguments(x: Tensor, weight: LinearWeight, bias: Tensor | null | undefined): [number, number] {
   const format = formatOf(weight);
   const [rows, cols] = weightShape(weight);
   const backend = x.backend;
@@ -67,30 +135,7 @@ export function linear(x: Tensor, weight: LinearWeight, bias?: Tensor | null): T
     if (bias.dtype !== 'f32') throw new ArgumentError(`linear: bias must be f32, got ${bias.dtype}`);
     if (bias.rank !== 1 || bias.shape[0] !== rows) throw new ShapeError(`linear: bias must be [${rows}] for a [${rows}, ${cols}] weight, got ${formatShape(bias.shape)}`);
   }
-
-  const lead = x.shape.slice(0, -1);
-  const batch = lead.reduce((p, d) => p * d, 1);
-  const x2d = x.rank === 2 ? x : x.reshape([batch, cols]);
-  let y2d: Tensor;
-  try {
-    y2d = product(x2d, weight);
-  } finally {
-    if (x2d !== x) x2d.dispose();
-  }
-  if (!shapesEqual(y2d.shape, [batch, rows])) {
-    const got = formatShape(y2d.shape);
-    y2d.dispose();
-    throw new ShapeError(`linear: the ${format} product returned ${got}, expected [${batch}, ${rows}]`);
-  }
-  let y = y2d;
-  if (x.rank !== 2) {
-    y = y2d.reshape([...lead, rows]);
-    y2d.dispose();
-  }
-  if (!bias) return y;
-  const out = add(y, bias);
-  y.dispose();
-  return out;
+  return [rows, cols];
 }
 
 /** x [batch, cols] W^T through the weight's kernel, or the dense fallback. */

@@ -3,7 +3,7 @@
  * GEMV, softmax, sparse products) run as WebAssembly SIMD across worker threads that share it
  * (thread-pool.ts); the other ops run their plain TypeScript reference on views of the same memory.
  */
-import type { AttentionOptions, Backend, BlockSparseAttentionOptions, BsrParts, CsrParts, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
+import type { AttentionOptions, Backend, BlockSparseAttentionOptions, BsrParts, CsrParts, GroupedWeight, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, type TypedArrayOf } from '../../core/dtype.js';
 import { SparsekitError } from '../../core/errors.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../core/op-table.js';
@@ -12,6 +12,7 @@ import { broadcastShapes, type Shape, sizeOf } from '../../core/shape.js';
 import { Tensor } from '../../core/tensor.js';
 import { WasmHeap } from './heap.js';
 import { KERNEL_NAMES, type KernelModuleExports, X_STAGING_FLOATS } from './kernels.js';
+import { LinearGroupKernels } from './linear-group.js';
 import { planMatmul } from './matmul-plan.js';
 import type { CpuPlatform, SimdVariant } from './platform.js';
 import { affineReference, binaryReference, castReference, unaryReference } from './reference/elementwise.js';
@@ -72,6 +73,7 @@ export class CpuBackend implements Backend {
   /** Scratch bytes per thread of the block-sparse attention kernel, by block sizes. */
   private readonly blockSparseScratchBytes: (blockQ: number, blockK: number, headDim: number) => number;
   private readonly sparse: SparseKernels;
+  private readonly groups: LinearGroupKernels;
 
   private constructor(heap: WasmHeap, pool: ThreadPool, simd: SimdVariant, exports: KernelModuleExports) {
     this.heap = heap;
@@ -83,6 +85,7 @@ export class CpuBackend implements Backend {
     this.blockSparseScratchBytes = exports.block_sparse_scratch_bytes;
     this.gemmScratchOffset = heap.alloc(this.gemmScratchStride * pool.threads);
     this.sparse = new SparseKernels(this);
+    this.groups = new LinearGroupKernels(this, this.sparse);
   }
 
   static async create(platform: CpuPlatform, options: CpuBackendOptions = {}): Promise<CpuBackend> {
@@ -383,6 +386,7 @@ export class CpuBackend implements Backend {
   readonly linearCsr = (x: Tensor, w: CsrParts): Tensor => this.sparse.csr(x, w);
   readonly linearBsr = (x: Tensor, w: BsrParts): Tensor => this.sparse.bsr(x, w);
   readonly linearNm = (x: Tensor, w: NmParts): Tensor => this.sparse.nm(x, w);
+  readonly linearGroup = (x: Tensor, weights: readonly GroupedWeight[]): Tensor[] | null => this.groups.run(x, weights);
 
   sync(): Promise<void> {
     return Promise.resolve();

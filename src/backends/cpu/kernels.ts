@@ -20,6 +20,9 @@ export const KERNEL_NAMES = [
   'softmax_rows',
   'attention_f32',
   'block_sparse_attention_f32',
+  'csr_spmv_staged_group',
+  'nm24_spmv_group',
+  'gemv_t_f32_group',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -51,6 +51,20 @@ export class SparseKernels {
     return xt;
   }
 
+  /** Copies one activation row to the fixed address csr_spmv_staged gathers from (see csr.ts). */
+  stageX(x: Tensor, K: number): void {
+    this.cpu.heap.view('f32', this.cpu.xStagingOffset, K).set(this.cpu.view(x) as Float32Array);
+  }
+
+  /** The 2:4 batch-1 kernel's table of x's kept-pair sums (nm.ts, 576 bytes per 8 columns); the caller frees it. */
+  quadTable24(x: Tensor, K: number): number {
+    const positions = Math.floor(K / 8);
+    const table = this.cpu.heap.alloc(Math.max(1, positions) * 576);
+    const tableBounds = positions * 144 < PARALLEL_MIN_MACS ? [0, positions] : evenBounds(positions, this.threads);
+    this.run('quad_table_24', [this.cpu.offsetOf(x), table, K], tableBounds);
+    return table;
+  }
+
   csr(x: Tensor, w: CsrParts): Tensor {
     const { M, K, y } = this.prepare(x, w.rows);
     if (M === 0 || w.rows === 0) return y;
@@ -60,8 +74,7 @@ export class SparseKernels {
     const parts = [this.cpu.offsetOf(w.rowPtr), this.cpu.offsetOf(w.colIndices), this.cpu.offsetOf(w.values)];
     const bounds = this.rowBounds(w.rows, nnz * M, rowPtr);
     if (M === 1 && narrow) {
-      // Stage x at the fixed address the kernel gathers from (see csr.ts).
-      this.cpu.heap.view('f32', this.cpu.xStagingOffset, K).set(this.cpu.view(x) as Float32Array);
+      this.stageX(x, K);
       this.run('csr_spmv_staged', [...parts, this.cpu.offsetOf(y)], bounds);
       return y;
     }
@@ -85,11 +98,8 @@ export class SparseKernels {
     const meta = this.cpu.offsetOf(w.indices);
     const bounds = this.rowBounds(w.rows, (w.rows * K * w.n * M) / w.m);
     if (M === 1 && w.n === 2 && w.m === 4) {
-      const positions = Math.floor(K / 8);
-      const table = this.cpu.heap.alloc(Math.max(1, positions) * 576);
+      const table = this.quadTable24(x, K);
       try {
-        const tableBounds = positions * 144 < PARALLEL_MIN_MACS ? [0, positions] : evenBounds(positions, this.threads);
-        this.run('quad_table_24', [this.cpu.offsetOf(x), table, K], tableBounds);
         this.run('nm24_spmv', [vals, meta, table, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K], bounds);
       } finally {
         this.cpu.heap.free(table);

@@ -105,7 +105,7 @@ import { hsum, madd, zero } from './simd';
 }
 
 // Y[M, N] = X[M, K] * W[N, K]^T for rows n in [n0, n1) of W.
-function gemvRows(x: usize, w: usize, y: usize, M: i32, N: i32, K: i32, n0: i32, n1: i32): void {
+export function gemvRows(x: usize, w: usize, y: usize, M: i32, N: i32, K: i32, n0: i32, n1: i32): void {
   const rowBytes = <usize>K << 2;
   const yRowBytes = <usize>N << 2;
   let n = n0;

@@ -20,3 +20,4 @@ export function x_staging_offset(): usize {
 export { softmax_rows } from './softmax';
 export { attention_f32, attention_scratch_rows } from './attention';
 export { block_sparse_attention_f32, block_sparse_scratch_bytes } from './sparse-attention';
+export { csr_spmv_staged_group, nm24_spmv_group, gemv_t_f32_group } from './linear-group';

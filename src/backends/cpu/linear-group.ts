@@ -1,0 +1,114 @@
+/**
+ * Products that share one activation row, y_i = x W_i^T for two or three weights of one format
+ * (decode's q/k/v and gate/up), run as one thread-pool job over the weights' rows laid end to
+ * end (wasm/linear-group.ts). Cases without a grouped kernel return null and the caller runs the
+ * products one by one: several activation rows, mixed formats, BSR, N:M other than 2:4, CSR
+ * with i32 indices.
+ */
+import type { CsrParts, GroupedWeight, NmParts } from '../../core/backend.js';
+import { sizeOf } from '../../core/shape.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { CpuBackend } from './cpu-backend.js';
+import { X_STAGING_FLOATS } from './kernels.js';
+import type { SparseKernels } from './sparse-kernels.js';
+import { evenBounds, MAX_PARTITIONS, prefixBalancedBounds } from './thread-pool.js';
+
+/** Below this many multiply-adds the job runs on the calling thread alone. */
+const PARALLEL_MIN_MACS = 1 << 15;
+/** The grouped kernels take up to three weights. */
+const MAX_GROUP = 3;
+
+interface Member {
+  readonly rows: number;
+  /** Multiply-adds, to share partitions among the members. */
+  readonly cost: number;
+  /** This member's partition bounds for `parts` partitions, over its own rows. */
+  bounds(parts: number): number[];
+  /** The member's kernel arguments (its slot), given its output's byte offset. */
+  slot(y: number): number[];
+}
+
+export class LinearGroupKernels {
+  constructor(
+    private readonly cpu: CpuBackend,
+    private readonly sparse: SparseKernels,
+  ) {}
+
+  run(x: Tensor, weights: readonly GroupedWeight[]): Tensor[] | null {
+    const K = x.shape[x.rank - 1];
+    if (weights.length < 2 || weights.length > MAX_GROUP || sizeOf(x.shape) !== K || K === 0) return null;
+    const format = weights[0].format;
+    if (weights.some((w) => w.format !== format)) return null;
+    if (format === 'csr') return this.csr(x, K, weights.map((w) => w.weight as CsrParts));
+    if (format === 'nm') return this.nm(x, K, weights.map((w) => w.weight as NmParts));
+    if (format === 'dense') return this.dense(x, K, weights.map((w) => w.weight as Tensor));
+    return null;
+  }
+
+  private csr(x: Tensor, K: number, ws: CsrParts[]): Tensor[] | null {
+    if (K > X_STAGING_FLOATS || ws.some((w) => w.colIndices.dtype !== 'u16')) return null;
+    const members = ws.map((w): Member => {
+      const rowPtr = this.cpu.view(w.rowPtr) as Int32Array;
+      const offsets = [w.rowPtr, w.colIndices, w.values].map((t) => this.cpu.offsetOf(t));
+      return {
+        rows: w.rows,
+        cost: rowPtr[w.rows],
+        bounds: (parts) => prefixBalancedBounds(rowPtr, w.rows, parts),
+        slot: (y) => [...offsets, y, w.rows],
+      };
+    });
+    this.sparse.stageX(x, K);
+    return this.launch(x, members, 'csr_spmv_staged_group', [], 5);
+  }
+
+  private nm(x: Tensor, K: number, ws: NmParts[]): Tensor[] | null {
+    if (ws.some((w) => w.n !== 2 || w.m !== 4)) return null;
+    const members = ws.map((w): Member => ({
+      rows: w.rows,
+      cost: (w.rows * K) / 2,
+      bounds: (parts) => evenBounds(w.rows, parts, 4),
+      slot: (y) => [this.cpu.offsetOf(w.values), this.cpu.offsetOf(w.indices), y, w.rows],
+    }));
+    const table = this.sparse.quadTable24(x, K);
+    try {
+      return this.launch(x, members, 'nm24_spmv_group', [table, this.cpu.offsetOf(x), K], 4);
+    } finally {
+      this.cpu.heap.free(table);
+    }
+  }
+
+  private dense(x: Tensor, K: number, ws: Tensor[]): Tensor[] | null {
+    if (ws.some((w) => w.rank !== 2 || w.dtype !== 'f32' || w.shape[1] !== K)) return null;
+    const members = ws.map((w): Member => ({
+      rows: w.shape[0],
+      cost: w.shape[0] * K,
+      bounds: (parts) => evenBounds(w.shape[0], parts, 4),
+      slot: (y) => [this.cpu.offsetOf(w), y, w.shape[0]],
+    }));
+    return this.launch(x, members, 'gemv_t_f32_group', [this.cpu.offsetOf(x), K], 3);
+  }
+
+  /**
+   * Allocates the outputs [1, rows_i], splits the rows laid end to end into partitions (each
+   * member gets a share of threads x 4 by its cost) and runs the kernel once; unused slots get
+   * zeros (zero rows).
+   */
+  private launch(x: Tensor, members: Member[], kernel: 'csr_spmv_staged_group' | 'nm24_spmv_group' | 'gemv_t_f32_group', head: number[], slotSize: number): Tensor[] {
+    const outputs = members.map((m) => this.cpu.empty([1, m.rows], 'f32'));
+    const total = members.reduce((s, m) => s + m.cost, 0);
+    const threads = this.cpu.pool.threads;
+    const serial = threads === 1 || total < PARALLEL_MIN_MACS;
+    const bounds = [0];
+    let start = 0;
+    for (const m of members) {
+      const parts = serial ? 1 : Math.max(1, Math.round((Math.min(MAX_PARTITIONS / MAX_GROUP, threads * 4) * m.cost) / Math.max(1, total)));
+      for (const b of m.bounds(parts).slice(1)) if (start + b > bounds[bounds.length - 1]) bounds.push(start + b);
+      start += m.rows;
+    }
+    if (bounds.length === 1) bounds.push(0); // every member has zero rows: one empty partition
+    const slots = members.flatMap((m, i) => m.slot(this.cpu.offsetOf(outputs[i])));
+    while (slots.length < MAX_GROUP * slotSize) slots.push(0);
+    this.cpu.pool.run(kernel, [...head, ...slots], bounds);
+    return outputs;
+  }
+}
