@@ -11,7 +11,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { CpuBackend } from './cpu-backend.js';
 import { X_STAGING_FLOATS } from './kernels.js';
 import type { SparseKernels } from './sparse-kernels.js';
-import { evenBounds, MAX_PARTITIONS, prefixBalancedBounds } from './thread-pool.js';
+import { firstAtLeast } from './thread-pool.js';
 
 /** Below this many multiply-adds the job runs on the calling thread alone. */
 const PARALLEL_MIN_MACS = 1 << 15;
@@ -20,10 +20,10 @@ const MAX_GROUP = 3;
 
 interface Member {
   readonly rows: number;
-  /** Multiply-adds, to share partitions among the members. */
+  /** Multiply-adds of the whole weight. */
   readonly cost: number;
-  /** This member's partition bounds for `parts` partitions, over its own rows. */
-  bounds(parts: number): number[];
+  /** The first row r whose rows [0, r) cost at least `c` (CSR: by its row pointers; else even). */
+  rowAtCost(c: number): number;
   /** The member's kernel arguments (its slot), given its output's byte offset. */
   slot(y: number): number[];
 }
@@ -53,7 +53,7 @@ export class LinearGroupKernels {
       return {
         rows: w.rows,
         cost: rowPtr[w.rows],
-        bounds: (parts) => prefixBalancedBounds(rowPtr, w.rows, parts),
+        rowAtCost: (c) => firstAtLeast(rowPtr, c, 0, w.rows),
         slot: (y) => [...offsets, y, w.rows],
       };
     });
@@ -66,7 +66,7 @@ export class LinearGroupKernels {
     const members = ws.map((w): Member => ({
       rows: w.rows,
       cost: (w.rows * K) / 2,
-      bounds: (parts) => evenBounds(w.rows, parts, 4),
+      rowAtCost: (c) => evenRowAtCost(c, K / 2, w.rows),
       slot: (y) => [this.cpu.offsetOf(w.values), this.cpu.offsetOf(w.indices), y, w.rows],
     }));
     const table = this.sparse.quadTable24(x, K);
@@ -82,33 +82,47 @@ export class LinearGroupKernels {
     const members = ws.map((w): Member => ({
       rows: w.shape[0],
       cost: w.shape[0] * K,
-      bounds: (parts) => evenBounds(w.shape[0], parts, 4),
+      rowAtCost: (c) => evenRowAtCost(c, K, w.shape[0]),
       slot: (y) => [this.cpu.offsetOf(w), y, w.shape[0]],
     }));
     return this.launch(x, members, 'gemv_t_f32_group', [this.cpu.offsetOf(x), K], 3);
   }
 
   /**
-   * Allocates the outputs [1, rows_i], splits the rows laid end to end into partitions (each
-   * member gets a share of threads x 4 by its cost) and runs the kernel once; unused slots get
-   * zeros (zero rows).
+   * Allocates the outputs [1, rows_i] and runs the kernel once over the members' rows laid end to
+   * end, in threads x 4 partitions of equal cost (edges inside a member fall on multiples of four
+   * rows, the kernels' row groups); unused slots get zeros (zero rows).
    */
   private launch(x: Tensor, members: Member[], kernel: 'csr_spmv_staged_group' | 'nm24_spmv_group' | 'gemv_t_f32_group', head: number[], slotSize: number): Tensor[] {
     const outputs = members.map((m) => this.cpu.empty([1, m.rows], 'f32'));
     const total = members.reduce((s, m) => s + m.cost, 0);
     const threads = this.cpu.pool.threads;
-    const serial = threads === 1 || total < PARALLEL_MIN_MACS;
+    const parts = threads === 1 || total < PARALLEL_MIN_MACS ? 1 : threads * 4;
     const bounds = [0];
-    let start = 0;
-    for (const m of members) {
-      const parts = serial ? 1 : Math.max(1, Math.round((Math.min(MAX_PARTITIONS / MAX_GROUP, threads * 4) * m.cost) / Math.max(1, total)));
-      for (const b of m.bounds(parts).slice(1)) if (start + b > bounds[bounds.length - 1]) bounds.push(start + b);
-      start += m.rows;
+    let member = 0;
+    let before = 0; // cost of the members ahead of `member`
+    let start = 0; // its first virtual row
+    for (let i = 1; i < parts; i++) {
+      const target = (total * i) / parts;
+      while (member < members.length - 1 && before + members[member].cost <= target) {
+        before += members[member].cost;
+        start += members[member].rows;
+        member++;
+      }
+      const m = members[member];
+      const row = Math.min(m.rows, Math.round(m.rowAtCost(target - before) / 4) * 4);
+      if (start + row > bounds[bounds.length - 1]) bounds.push(start + row);
     }
-    if (bounds.length === 1) bounds.push(0); // every member has zero rows: one empty partition
+    const rows = members.reduce((s, m) => s + m.rows, 0);
+    if (rows > bounds[bounds.length - 1] || bounds.length === 1) bounds.push(rows);
     const slots = members.flatMap((m, i) => m.slot(this.cpu.offsetOf(outputs[i])));
     while (slots.length < MAX_GROUP * slotSize) slots.push(0);
     this.cpu.pool.run(kernel, [...head, ...slots], bounds);
     return outputs;
   }
+}
+
+/** Rows of a weight whose rows cost `perRow` each, covering cost c (rounded up). */
+function evenRowAtCost(c: number, perRow: number, rows: number): number {
+  return Math.min(rows, Math.ceil(c / Math.max(1, perRow)));
 }

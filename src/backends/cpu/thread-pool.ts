@@ -241,7 +241,7 @@ export function prefixBalancedBounds(prefix: ArrayLike<number>, rows: number, pa
  * scan it replaces took 1.9-2.2 us over 2,048 row pointers (0.2 us now), per call of a ~50 us
  * decode kernel.
  */
-function firstAtLeast(prefix: ArrayLike<number>, target: number, from: number, to: number): number {
+export function firstAtLeast(prefix: ArrayLike<number>, target: number, from: number, to: number): number {
   let lo = from;
   let hi = to;
   while (lo < hi) {
