@@ -147,8 +147,8 @@ describe('scbench harness replay (forks)', () => {
 });
 
 describe('scbench finding bars', () => {
-  const record = (policy: string, mode: 'multi-turn' | 'multi-request', turn: number, accuracy: number): ScbenchRecord => ({
-    task: 'retr.kv', mode, policy, budget: policy === 'full' ? null : '1/8', queryAware: policy === 'quest', context: 4096, contextTokens: 4096, turn, samples: 4, accuracy,
+  const record = (policy: string, mode: 'multi-turn' | 'multi-request', turn: number, accuracy: number, label = policy): ScbenchRecord => ({
+    task: 'retr.kv', mode, policy, label, budget: policy === 'full' ? null : '1/8', queryAware: policy === 'quest', context: 4096, contextTokens: 4096, turn, samples: 4, accuracy,
     kvBytes: 1, kvBytesFull: 1, bytesReadPerStep: 1, attentionFlopsPerStep: 1, prefillMs: 1, decodeMsPerToken: 1, decodeAttentionMs: null, speedupVsFull: null, fellBackToFull: 0,
   });
   it('passes a falling blind policy and a query-aware one near full; fails the opposite', () => {
@@ -165,5 +165,19 @@ describe('scbench finding bars', () => {
     assert.equal(bars.find((b) => b.bar.includes('quest'))?.pass, true);
     const ts = bars.find((b) => b.bar.includes('token-select'));
     assert.ok(ts && !ts.pass && Math.abs(ts.value + 0.5) < 1e-12);
+  });
+
+  it('judges cases of one policy and budget that differ in options each under its label', () => {
+    const records = [0, 1, 2].flatMap((t) => [
+      record('full', 'multi-turn', t, 1),
+      record('quest', 'multi-turn', t, 0.25),
+      record('quest', 'multi-turn', t, 1, 'quest (page 4)'),
+    ]);
+    const bars = checkScbenchFinding(records);
+    assert.equal(bars.length, 2);
+    const page16 = bars.find((b) => b.bar.includes('quest (query-aware)'));
+    const page4 = bars.find((b) => b.bar.includes('quest (page 4) (query-aware)'));
+    assert.ok(page16 && !page16.pass && Math.abs(page16.value + 0.75) < 1e-12, JSON.stringify(bars));
+    assert.ok(page4 && page4.pass && page4.value === 0, JSON.stringify(bars));
   });
 });

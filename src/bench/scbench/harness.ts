@@ -43,6 +43,8 @@ export interface PolicyCase {
   /** As `--kv-budget` takes it: tokens (1024) or a fraction of the context ('1/8'); null for none. */
   readonly budget: string | number | null;
   readonly options?: Omit<PolicyOptions, 'budget'>;
+  /** Tells apart cases of one policy and budget that differ in options (default: the policy's name). */
+  readonly label?: string;
 }
 
 export interface ScbenchHarnessConfig {
@@ -73,6 +75,8 @@ export interface ScbenchRecord {
   readonly task: string;
   readonly mode: SharedContextMode;
   readonly policy: string;
+  /** The case's label: the policy's name unless the case gave one (e.g. 'quest (page 4)'). */
+  readonly label: string;
   /** The budget as given (null: none). */
   readonly budget: string | number | null;
   readonly queryAware: boolean;
@@ -209,6 +213,7 @@ export function runScbenchHarness(config: ScbenchHarnessConfig): ScbenchHarnessR
             task,
             mode,
             policy: policy.name,
+            label: c.label ?? policy.name,
             budget: c.budget,
             queryAware: policy.queryAware,
             context: config.contextLength,
