@@ -5,10 +5,16 @@
  * positions with the largest accumulated score, and evicts the rest for good. Budget = heavy +
  * recent (the paper's runs split it evenly).
  *
- * As the authors' real-drop code: prefill scores are the column sums of the prompt's causal
- * attention (all prompt queries), each decode step adds its row and then evicts down to the
- * budget (the step itself attends to the budget plus the new position). Per KV head: a group's
- * query heads add to one score. Ties go to the earlier position.
+ * As the authors' real-drop code (h2o_hf/utils_real_drop/modify_llama.py, H2OKVCache_LayerWise;
+ * parity in test/attention/parity.test.ts): prefill scores are the column sums of the prompt's
+ * causal attention (all prompt queries), each decode step adds its row and then evicts down to
+ * the budget (the step itself attends to the budget plus the new position): the heavy hitters are
+ * the top `budget - recent` scores among all but the last `recent` kept positions, and scores
+ * follow the positions they belong to. Ties go to the earlier position.
+ * Differences, on purpose: their cache is MHA only (one score per query head, masking a cache of
+ * as many heads); here a GQA group's query heads add to one score per KV head. Their heavy and
+ * recent sizes are two counts; here recent = round(budget x recentShare), at least 1 (the newest
+ * position is always kept). They accumulate in the model's dtype (fp16); here float64.
  */
 import { ArgumentError } from '../core/errors.js';
 import type { KVCacheShape } from '../models/kv-cache.js';

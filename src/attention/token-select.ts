@@ -7,19 +7,33 @@
  * consecutive queries are alike: when the cosine similarity of the query (all heads concatenated)
  * to the query of the last vote is >= threshold, the last vote's tokens are reused.
  *
- * As the authors' patcher/token_retrieval.py: logits without the 1/sqrt(d) scale, candidates are
+ * As the authors' patcher/token_retrieval.py (TokenRetriever; parity in
+ * test/attention/parity.test.ts): logits without the 1/sqrt(d) scale, candidates are
  * [sinks, length - recent), one selection for all heads (head-agnostic), the cache compares with
- * the query that last voted (threshold 0.9), and no selection when sinks + k + recent >= length.
- * Differences: the authors' kernel maps query head h to KV head h % kvHeads; here h /
- * (heads / kvHeads), the model's grouping. Budget = sinks + k + recent. Ties to the earlier token.
- * A fraction budget that resolves below sinks + recent keeps its size: up to half of it as sinks,
- * the rest the most recent tokens, no vote.
+ * the query that last voted (threshold 0.9), no selection when sinks + k + recent >= length, and
+ * the optional pooling is torch's max_pool1d(kernel, stride 1, padding (kernel - 1) / 2 floored)
+ * over the candidates: for an even kernel (their per-task values are mostly even: 6, 12, 32) the
+ * window reaches one token further right than left and the last candidate gets no pooled score.
+ * Differences, on purpose:
+ * - their kernel pairs query head h with KV head h % kvHeads; here h / (heads / kvHeads), the
+ *   model's grouping (under GQA the two pick different tokens);
+ * - they keep logits and votes in bfloat16 (8 significant bits: a long prompt's votes tie often);
+ *   here float64;
+ * - they score the query rotated at position `recent` against un-rotated keys (their attention
+ *   re-applies RoPE over the selected list: the paper's length extrapolation); here the model's
+ *   post-RoPE query and keys, as its attention reads them;
+ * - their release also selects during prefill (chunks of 512 queries voting with their mean) and
+ *   ships with the selection cache off; here prefill is dense (sparse prefill is
+ *   src/attention/prefill/'s) and the cache is on, as the paper describes it.
+ * Budget = sinks + k + recent. Ties to the earlier token. A fraction budget that resolves below
+ * sinks + recent keeps its size: up to half of it as sinks, the rest the most recent tokens, no
+ * vote.
  */
 import { ArgumentError } from '../core/errors.js';
 import type { KVCacheShape } from '../models/kv-cache.js';
 import { type Budget, budgetsPerHead, resolveBudget } from './budget.js';
 import { type DecodeQuery, type KVPolicy, type KVPolicyState, type Selection, selectAll } from './policy.js';
-import { dot, maxPool1d, range, softmaxInPlace, topKPositions, unionSorted } from './select.js';
+import { dot, range, softmaxInPlace, topKPositions, unionSorted } from './select.js';
 
 export interface TokenSelectOptions {
   readonly budget: Budget;
@@ -29,7 +43,7 @@ export interface TokenSelectOptions {
   readonly recent?: number;
   /** Selection-cache threshold on the cosine similarity of consecutive queries (authors: 0.9). */
   readonly similarityThreshold?: number;
-  /** Optional max-pooling of the voted scores along tokens (authors' KERNEL_SIZE; 0 = off). */
+  /** Optional max-pooling of the voted scores along tokens (authors' KERNEL_SIZE; 0 or 1 = off). */
   readonly kernel?: number;
 }
 
@@ -85,6 +99,22 @@ export function softVotes(query: DecodeQuery, candidates: Int32Array): Float64Ar
   return votes;
 }
 
+/**
+ * The authors' pooling of the candidates' votes: torch max_pool1d(kernel, stride 1, padding
+ * floor((kernel - 1) / 2)), -inf padding. Out[i] is the largest vote in [i - padding,
+ * i - padding + kernel); an even kernel gives one value fewer than there are votes.
+ */
+export function poolVotes(votes: ArrayLike<number>, kernel: number): Float64Array {
+  const padding = Math.floor((kernel - 1) / 2);
+  const out = new Float64Array(votes.length + 2 * padding - kernel + 1);
+  for (let i = 0; i < out.length; i++) {
+    let best = -Infinity;
+    for (let j = Math.max(0, i - padding); j < Math.min(votes.length, i - padding + kernel); j++) if (votes[j] > best) best = votes[j];
+    out[i] = best;
+  }
+  return out;
+}
+
 function cosine(a: Float32Array, b: Float32Array): number {
   let ab = 0;
   let aa = 0;
@@ -136,16 +166,22 @@ export class TokenSelectState implements KVPolicyState {
       this.reuses++;
     } else {
       const candidates = range(policy.sinks, length - policy.recent);
-      let votes = softVotes(query, candidates);
-      if (policy.kernel > 1) votes = maxPool1d(votes, policy.kernel);
-      tokens = topKPositions(votes, candidates, k);
+      const votes = softVotes(query, candidates);
+      let eligible = candidates;
+      if (policy.kernel > 1) {
+        const pooled = poolVotes(votes.subarray(policy.sinks, length - policy.recent), policy.kernel);
+        votes.set(pooled, policy.sinks);
+        eligible = candidates.subarray(0, pooled.length);
+      }
+      tokens = topKPositions(votes, eligible, k);
       this.votedQuery[layer] = Float32Array.from(query.query);
       this.votedTokens[layer] = tokens;
       this.votes++;
       // The vote reads every candidate's key once per KV head.
       bytesRead = candidates.length * query.keys.kvHeads * query.keys.headDim * 4;
     }
-    // Reused tokens stay below the new recent window's start or fall into it; the union dedups.
+    // Reused tokens lie before the recent window, which only moves forward; positions that left the
+    // window since the last vote wait for the next vote, as in the authors' cache.
     const positions = unionSorted(range(0, policy.sinks), tokens, range(length - policy.recent, length));
     return { positions, fellBackToFull: false, metadataBytesRead: bytesRead };
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { budgetFraction, budgetTokens } from '../../src/attention/budget.js';
-import { TokenSelectPolicy, type TokenSelectState } from '../../src/attention/token-select.js';
+import { poolVotes, TokenSelectPolicy, type TokenSelectState } from '../../src/attention/token-select.js';
 import { appendRows, decode, layerKeys, lists, makeKeys, shapeOf } from './helpers.js';
 
 const d = 2;
@@ -66,5 +66,22 @@ describe('TokenSelect', () => {
     const step = state.select(0, { position: 39, query: Float32Array.from([1, 0, 1, 0]), heads: 2, keys: layerKeys(k, 40, 1, 2) });
     assert.equal(step.fellBackToFull, false);
     assert.deepEqual(lists(step), [[0, 1, 2, 3, 4, 35, 36, 37, 38, 39]]);
+  });
+  it('pools votes as torch max_pool1d with padding (kernel - 1) / 2: an even kernel reaches further right and drops the last', () => {
+    const votes = [1, 5, 2, 0, 0, 3];
+    assert.deepEqual([...poolVotes(votes, 3)], [5, 5, 5, 2, 3, 3]);
+    // Kernel 4, padding 1: windows [i - 1, i + 2], five of them.
+    assert.deepEqual([...poolVotes(votes, 4)], [5, 5, 5, 3, 3]);
+  });
+
+  it('never picks the last candidate under an even kernel (it has no pooled score), as the authors', () => {
+    // Candidates 1..8 (1 sink, 1 recent at 9), top 3; position 8 holds the only hit. Positions 6
+    // and 7, whose windows [p - 1, p + 2] reach 8, take its pooled score; 8 itself is not eligible,
+    // so the third pick is the earliest of the equal rest (a symmetric window would take 6, 7, 8).
+    const k = makeKeys(10, 1, 2, (p, _g, c) => (p === 8 && c === 0 ? 4 : 0));
+    const state = new TokenSelectPolicy({ budget: budgetTokens(5), sinks: 1, recent: 1, kernel: 4 }).createState(shapeOf(1, 2, 16));
+    appendRows(state, 0, k, 1, 2, 0, 10);
+    const step = state.select(0, { position: 9, query: Float32Array.from([1, 0]), heads: 1, keys: layerKeys(k, 10, 1, 2) });
+    assert.deepEqual(lists(step), [[0, 1, 6, 7, 9]]);
   });
 });
