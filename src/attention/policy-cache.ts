@@ -13,7 +13,8 @@
  * The model passes `queries` ([n, heads, headDim], after RoPE) as the third argument of select;
  * policies that need them (SnapKV at prefill, Quest at decode, ...) raise a clear error without.
  * Keys are read to the host on append (the appended rows only); policies that score keys
- * (readsKeys) get a host mirror of the layer's keys.
+ * (readsKeys) get a host mirror of the layer's keys. fork() copies all of it, so that one prefilled
+ * context serves several questions (SCBench's multi-request mode).
  */
 import { BYTES_PER_ELEMENT } from '../core/dtype.js';
 import type { Backend } from '../core/backend.js';
@@ -54,20 +55,34 @@ export class PolicyKVCache implements KVCache {
   private readonly lastSelected: (Int32Array[] | null)[];
   private readonly lastTensor: (Tensor | null)[];
 
-  constructor(shape: KVCacheShape, policy: KVPolicy, backend?: Backend) {
-    this.storage = new FullKVCache(shape, backend);
+  /** `forkOf`: the cache fork() copies (users leave it out; shape and policy are then its own). */
+  constructor(shape: KVCacheShape, policy: KVPolicy, backend?: Backend, forkOf?: PolicyKVCache) {
+    const { layers, kvHeads, headDim, capacity } = shape;
     this.shape = shape;
     this.policy = policy;
-    this.state = policy.createState(shape);
-    const { layers, kvHeads, headDim, capacity } = shape;
-    this.hostKeys = policy.readsKeys ? kvHeads.map((n) => new Float32Array(capacity * n * headDim)) : null;
     this.pending = new Array<number>(layers).fill(0);
+    // The device selection of a step is the model's to read during that step; a fork makes its own.
+    this.lastTensor = new Array(layers).fill(null);
+    if (forkOf) {
+      const length = forkOf.length;
+      this.storage = forkOf.storage.fork();
+      this.state = forkOf.state.clone();
+      this.hostKeys = forkOf.hostKeys?.map((keys, l) => copyPrefix(keys, length * kvHeads[l] * headDim)) ?? null;
+      this.evicted = forkOf.evicted.map((heads) => heads.map((marks) => marks.slice()));
+      this.evictedCount = forkOf.evictedCount.map((counts) => [...counts]);
+      this.lastBytesRead = [...forkOf.lastBytesRead];
+      this.lastFellBack = [...forkOf.lastFellBack];
+      this.lastSelected = forkOf.lastSelected.map((lists) => lists?.map((list) => list.slice()) ?? null);
+      return;
+    }
+    this.storage = new FullKVCache(shape, backend);
+    this.state = policy.createState(shape);
+    this.hostKeys = policy.readsKeys ? kvHeads.map((n) => new Float32Array(capacity * n * headDim)) : null;
     this.evicted = kvHeads.map((n) => Array.from({ length: n }, () => new Uint8Array(capacity)));
     this.evictedCount = kvHeads.map((n) => new Array<number>(n).fill(0));
     this.lastBytesRead = new Array<number>(layers).fill(0);
     this.lastFellBack = new Array<boolean>(layers).fill(false);
     this.lastSelected = new Array(layers).fill(null);
-    this.lastTensor = new Array(layers).fill(null);
   }
 
   get length(): number {
@@ -112,7 +127,8 @@ export class PolicyKVCache implements KVCache {
       this.lastBytesRead[layer] = 0;
     } else {
       const q = queries && this.policy.readsQueries.decode ? readHost(queries, 'queries') : null;
-      const selection = this.state.select(layer, { position: queryPosition, query: q, heads, keys });
+      const logits = q && queries ? this.backendLogits(layer, queries, start + count) : undefined;
+      const selection = this.state.select(layer, { position: queryPosition, query: q, heads, keys, logits });
       selected = this.visible(layer, selection.positions, start + 1);
       if (selected) selected = selected.map((list) => (list[list.length - 1] === queryPosition ? list : Int32Array.from([...list.filter((p) => p < queryPosition), queryPosition])));
       this.lastFellBack[layer] = selection.fellBackToFull;
@@ -164,9 +180,42 @@ export class PolicyKVCache implements KVCache {
     };
   }
 
+  /**
+   * A cache holding what this one has committed: the keys and values (copied on the backend), the
+   * policy's state (clone()), the host key mirror, evictions and the last selections. The two
+   * then grow independently. Only between forward steps (nothing appended and not committed).
+   */
+  fork(): PolicyKVCache {
+    const pendingLayer = this.pending.findIndex((n) => n > 0);
+    if (pendingLayer >= 0) throw new ArgumentError(`PolicyKVCache.fork: layer ${pendingLayer} holds ${this.pending[pendingLayer]} appended rows not yet committed; fork between forward steps`);
+    return new PolicyKVCache(this.shape, this.policy, undefined, this);
+  }
+
   dispose(): void {
     for (const t of this.lastTensor) t?.dispose();
     this.storage.dispose();
+  }
+
+  /**
+   * DecodeQuery.logits: the decode query [1, heads, D] against the layer's first `length` keys on
+   * the backend (queryKeyLogits), read to the host once, on the policy's first call; undefined
+   * where the backend has no such kernel.
+   */
+  private backendLogits(layer: number, queries: Tensor, length: number): (() => Float32Array) | undefined {
+    const keys = this.storage.keys(layer);
+    const backend = keys.backend;
+    if (!backend.queryKeyLogits || !backend.readSync || queries.shape[0] !== 1) return undefined;
+    let logits: Float32Array | undefined;
+    return () => {
+      if (!logits) {
+        const q = queries.reshape([queries.shape[1], queries.shape[2]]);
+        const out = backend.queryKeyLogits!(q, keys, length);
+        logits = out.readSync() as Float32Array;
+        out.dispose();
+        q.dispose();
+      }
+      return logits;
+    };
   }
 
   private layerKeys(layer: number, length: number): LayerKeys {
@@ -208,6 +257,13 @@ export class PolicyKVCache implements KVCache {
       }
     });
   }
+}
+
+/** A buffer of `data`'s size holding its first `used` elements (the rest zeros, as a fresh one). */
+function copyPrefix(data: Float32Array, used: number): Float32Array {
+  const out = new Float32Array(data.length);
+  out.set(data.subarray(0, used));
+  return out;
 }
 
 function readHost(t: Tensor, what: string): Float32Array {

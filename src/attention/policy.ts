@@ -44,6 +44,12 @@ export interface DecodeQuery {
   readonly query: Float32Array | null;
   readonly heads: number;
   readonly keys: LayerKeys;
+  /**
+   * The query's unscaled dot products with every key, [heads, position + 1] (head h against KV
+   * head h / (heads / kvHeads)), computed on the backend on first call; absent where the backend
+   * has no kernel for it (the policy then computes on the host).
+   */
+  readonly logits?: () => Float32Array;
 }
 
 /**

@@ -200,6 +200,14 @@ export interface Backend {
    */
   readonly blockSparseAttention?: (q: Tensor, k: Tensor, v: Tensor, blocks: Tensor, options: BlockSparseAttentionOptions) => Tensor;
 
+  /**
+   * One query's unscaled dot products with the first `length` cached keys, per query head:
+   * q [heads, headDim], k [capacity, kvHeads, headDim] -> [heads, length], head h reading KV head
+   * h / (heads / kvHeads). What query-aware KV policies score tokens with (TokenSelect's vote).
+   * Optional: policies compute it on the host without it.
+   */
+  readonly queryKeyLogits?: (q: Tensor, k: Tensor, length: number) => Tensor;
+
   /** Waits until all queued work has finished (no-op for synchronous backends). */
   sync(): Promise<void>;
   dispose(): void;

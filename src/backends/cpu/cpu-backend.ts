@@ -347,6 +347,21 @@ export class CpuBackend implements Backend {
    * the mask's rows. Items cost their kept key blocks (causal ones past the diagonal never run),
    * so partitions are balanced on that count, four a thread, taken from the pool's shared counter.
    */
+  /** out [heads, length] = q [heads, D] . k [t, kv head of h, D] (wasm/query-key-logits.ts), threads over positions. */
+  queryKeyLogits(q: Tensor, k: Tensor, length: number): Tensor {
+    const [heads, D] = q.shape;
+    const [capacity, kvHeads, kD] = k.shape;
+    if (q.rank !== 2 || k.rank !== 3 || kD !== D || heads % kvHeads !== 0 || !Number.isInteger(length) || length < 0 || length > capacity) {
+      throw new SparsekitError('E_SHAPE', `queryKeyLogits: q [heads, D] and k [capacity, kvHeads, D] with heads a multiple of kvHeads and length <= capacity, got q [${q.shape}], k [${k.shape}], length ${length}`);
+    }
+    const out = this.empty([heads, length], 'f32');
+    if (length === 0) return out;
+    const serial = this.pool.threads === 1 || heads * length * D < ATTENTION_PARALLEL_MIN_MACS;
+    const bounds = serial ? [0, length] : evenBounds(length, this.pool.threads * 4, 4);
+    this.pool.run('query_key_logits_f32', [this.offsetOf(q), this.offsetOf(k), this.offsetOf(out), heads, kvHeads, D, length], bounds);
+    return out;
+  }
+
   blockSparseAttention(q: Tensor, k: Tensor, v: Tensor, blocks: Tensor, options: BlockSparseAttentionOptions): Tensor {
     const [T, heads, headDim] = q.shape;
     const out = this.empty(q.shape, 'f32');

@@ -23,6 +23,7 @@ export const KERNEL_NAMES = [
   'csr_spmv_staged_group',
   'nm24_spmv_group',
   'gemv_t_f32_group',
+  'query_key_logits_f32',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

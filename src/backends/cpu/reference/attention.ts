@@ -75,3 +75,20 @@ export function attentionReference(
     }
   }
 }
+
+/**
+ * One query's unscaled dot products with the cached keys, per query head: out[h * length + t] =
+ * q[h] . k[t, floor(h / (heads / kvHeads))] for t < length (the scores query-aware selection
+ * policies vote with). q [heads, D], k [>= length, kvHeads, D]. f64 accumulation.
+ */
+export function queryKeyLogitsReference(q: Float32Array, k: Float32Array, heads: number, kvHeads: number, D: number, length: number, out: Float32Array): void {
+  const group = heads / kvHeads;
+  for (let h = 0; h < heads; h++) {
+    const ko = Math.floor(h / group) * D;
+    for (let t = 0; t < length; t++) {
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += q[h * D + d] * k[t * kvHeads * D + ko + d];
+      out[h * length + t] = dot;
+    }
+  }
+}
