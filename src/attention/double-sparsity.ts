@@ -156,4 +156,14 @@ export class DoubleSparsityState implements KVPolicyState {
   metadataBytes(): number {
     return this.shape.kvHeads.reduce((sum, n, l) => sum + this.lengths[l] * n * this.policy.calibration.channels[l][0].length * 4, 0);
   }
+
+  /** The labels of the positions appended so far and the lengths (the calibration is shared). */
+  clone(): DoubleSparsityState {
+    const copy = new DoubleSparsityState(this.policy, this.shape);
+    this.shape.kvHeads.forEach((n, l) => {
+      copy.labels[l].set(this.labels[l].subarray(0, this.lengths[l] * n * this.policy.calibration.channels[l][0].length));
+      copy.lengths[l] = this.lengths[l];
+    });
+    return copy;
+  }
 }

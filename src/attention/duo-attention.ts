@@ -153,4 +153,9 @@ class DuoAttentionState implements KVPolicyState {
   metadataBytes(): number {
     return 0;
   }
+  clone(): DuoAttentionState {
+    const copy = new DuoAttentionState(this.policy, this.lengths.length);
+    this.lengths.forEach((n, l) => (copy.lengths[l] = n));
+    return copy;
+  }
 }

@@ -34,4 +34,8 @@ class FullState implements KVPolicyState {
   metadataBytes(): number {
     return 0;
   }
+  /** Nothing changes in it: a new one is the copy. */
+  clone(): FullState {
+    return new FullState();
+  }
 }

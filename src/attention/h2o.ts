@@ -75,7 +75,7 @@ export class H2oState implements KVPolicyState {
 
   constructor(
     private readonly policy: H2oPolicy,
-    shape: KVCacheShape,
+    private readonly shape: KVCacheShape,
   ) {
     this.keptByLayer = shape.kvHeads.map((n) => Array.from({ length: n }, () => []));
     this.scores = shape.kvHeads.map((n) => Array.from({ length: n }, () => new Float64Array(shape.capacity)));
@@ -114,6 +114,15 @@ export class H2oState implements KVPolicyState {
   metadataBytes(): number {
     // One f32 score per kept position and KV head, as the authors keep it.
     return this.keptByLayer.reduce((sum, heads) => sum + heads.reduce((s, l) => s + l.length * 4, 0), 0);
+  }
+
+  clone(): H2oState {
+    const copy = new H2oState(this.policy, this.shape);
+    this.keptByLayer.forEach((heads, l) => heads.forEach((list, g) => (copy.keptByLayer[l][g] = [...list])));
+    this.scores.forEach((heads, l) => heads.forEach((scores, g) => copy.scores[l][g].set(scores)));
+    this.fellBack.forEach((f, l) => (copy.fellBack[l] = f));
+    copy.frozenBudgetTokens = this.frozenBudgetTokens;
+    return copy;
   }
 
   private accumulate(layer: number, keys: DecodeQuery['keys'], queries: Float32Array, heads: number, rows: readonly [number, number], queryStart: number): void {

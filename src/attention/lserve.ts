@@ -161,4 +161,14 @@ export class LServeState implements KVPolicyState {
   metadataBytes(): number {
     return this.bounds.bytes();
   }
+
+  clone(): LServeState {
+    const copy = new LServeState(this.policy, this.shape, this.bounds.clone());
+    this.chosenPages.forEach((heads, l) => (copy.chosenPages[l] = heads?.map((pages) => pages.slice()) ?? null));
+    this.stepsSinceScoring.forEach((n, l) => (copy.stepsSinceScoring[l] = n));
+    this.lengths.forEach((n, l) => (copy.lengths[l] = n));
+    copy.scorings = this.scorings;
+    copy.reuses = this.reuses;
+    return copy;
+  }
 }

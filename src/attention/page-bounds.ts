@@ -57,6 +57,18 @@ export class PageKeyBounds {
     return out;
   }
 
+  /** A copy that grows on its own (a forked cache's): the filled pages' bounds and the lengths. */
+  clone(): PageKeyBounds {
+    const copy = new PageKeyBounds(this.shape, this.pageSize);
+    this.shape.kvHeads.forEach((n, l) => {
+      const filled = this.pages(l) * n * this.shape.headDim;
+      copy.min[l].set(this.min[l].subarray(0, filled));
+      copy.max[l].set(this.max[l].subarray(0, filled));
+      copy.lengths[l] = this.lengths[l];
+    });
+    return copy;
+  }
+
   /** Bytes of the bounds of the pages filled so far (min and max, f32). */
   bytes(): number {
     return this.shape.kvHeads.reduce((sum, n, layer) => sum + this.pages(layer) * n * this.shape.headDim * 2 * 4, 0);

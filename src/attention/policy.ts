@@ -9,7 +9,8 @@
  * - onPrefill(layer, chunk): after a multi-token chunk (a prompt, or a later turn's question) has
  *   been appended; the chunk's queries are there, and the policy may evict (compress);
  * - select(layer, query): which kept positions a decode query attends to.
- * kept(layer) says what the state still keeps; positions it drops never come back.
+ * kept(layer) says what the state still keeps; positions it drops never come back. clone() copies
+ * the state so that one prefilled cache can serve several requests (KVCache.fork).
  *
  * Positions are per KV head (query heads of a group read their KV head's list), as the attention
  * op's positionsPerKvHead takes them; a head-agnostic policy returns one list for all heads.
@@ -74,6 +75,12 @@ export interface KVPolicyState {
   kept(layer: number): Positions;
   /** Bytes of the state itself (page bounds, label cache, scores), beside the keys and values. */
   metadataBytes(): number;
+  /**
+   * A deep copy for a forked cache (PolicyKVCache.fork): everything the state changes (typed
+   * arrays, lists, counters) copied, never shared, so that the two states evolve independently;
+   * the policy (configuration, calibration) is shared.
+   */
+  clone(): KVPolicyState;
 }
 
 export interface KVPolicy {

@@ -95,4 +95,8 @@ export class QuestState implements KVPolicyState {
   metadataBytes(): number {
     return this.bounds.bytes();
   }
+
+  clone(): QuestState {
+    return new QuestState(this.policy, this.bounds.clone());
+  }
 }

@@ -136,4 +136,12 @@ export class SnapKvState implements KVPolicyState {
   metadataBytes(): number {
     return 0;
   }
+
+  clone(): SnapKvState {
+    const copy = new SnapKvState(this.policy, this.shape);
+    this.keptByLayer.forEach((heads, l) => (copy.keptByLayer[l] = heads?.map((list) => [...list]) ?? null));
+    this.fellBack.forEach((f, l) => (copy.fellBack[l] = f));
+    this.budgetTokensByLayer.forEach((n, l) => (copy.budgetTokensByLayer[l] = n));
+    return copy;
+  }
 }

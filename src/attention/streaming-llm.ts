@@ -86,4 +86,10 @@ class StreamingLlmState implements KVPolicyState {
   metadataBytes(): number {
     return 0;
   }
+  clone(): StreamingLlmState {
+    const copy = new StreamingLlmState(this.policy, this.lengths.length);
+    this.lengths.forEach((n, l) => (copy.lengths[l] = n));
+    copy.frozenBudgetTokens = this.frozenBudgetTokens;
+    return copy;
+  }
 }

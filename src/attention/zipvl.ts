@@ -126,6 +126,15 @@ export class ZipVlState implements KVPolicyState {
     return 0;
   }
 
+  clone(): ZipVlState {
+    const copy = new ZipVlState(this.policy, this.shape);
+    this.keptByLayer.forEach((heads, l) => (copy.keptByLayer[l] = heads?.map((list) => [...list]) ?? null));
+    this.importantTokensByLayer.forEach((n, l) => (copy.importantTokensByLayer[l] = n));
+    this.candidateTokensByLayer.forEach((n, l) => (copy.candidateTokensByLayer[l] = n));
+    this.restByLayer.forEach((n, l) => (copy.restByLayer[l] = n));
+    return copy;
+  }
+
   /**
    * Bytes 8-bit storage of the non-important positions would save: each such position's key and
    * value rows per KV head go from 4 bytes an element to 1, plus one f32 scale per row.

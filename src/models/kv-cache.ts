@@ -5,11 +5,14 @@
  * buffer are exactly the cached positions. Attention reads it through this small interface:
  * append, the whole buffer (read all), and an optional selection of positions (the hook a
  * KV-cache policy fills).
+ *
+ * fork() copies a cache at a commit boundary (SCBench's multi-request mode: one prefilled document,
+ * many questions): the copy owns its buffers, so either may grow or be disposed on its own.
  */
 import type { Backend } from '../core/backend.js';
 import { BYTES_PER_ELEMENT } from '../core/dtype.js';
 import { ArgumentError } from '../core/errors.js';
-import { copyInto, zeros } from '../core/ops.js';
+import { copyInto, slice, zeros } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
 
 export interface KVCacheShape {
@@ -41,24 +44,39 @@ export interface KVCache {
   commit(T: number): void;
   /** Bytes the cache holds (both buffers, all layers). */
   bytes(): number;
+  /**
+   * A new cache of the same shape holding what this one has committed (and, for a policy cache,
+   * the policy's state); the two then evolve independently. Only between forward steps: rows
+   * appended but not committed are not part of the copy.
+   */
+  fork(): KVCache;
   dispose(): void;
+}
+
+/** Buffers a fork takes over, and their committed length. */
+interface CopiedBuffers {
+  readonly keys: Tensor[];
+  readonly values: Tensor[];
+  readonly length: number;
 }
 
 /** The full cache: every position kept and attended to. */
 export class FullKVCache implements KVCache {
   readonly shape: KVCacheShape;
-  private committed = 0;
+  private committed: number;
   private readonly keyBuffers: Tensor[];
   private readonly valueBuffers: Tensor[];
 
-  constructor(shape: KVCacheShape, backend?: Backend) {
+  /** `copied`: fork()'s buffers, which the new cache owns (users leave it out). */
+  constructor(shape: KVCacheShape, backend?: Backend, copied?: CopiedBuffers) {
     const { layers, kvHeads, headDim, capacity } = shape;
     if (![layers, headDim, capacity, ...kvHeads].every((n) => Number.isInteger(n) && n > 0) || kvHeads.length !== layers) {
       throw new ArgumentError(`KV cache: layers, kvHeads (one per layer), headDim and capacity must be positive integers, got ${JSON.stringify(shape)}`);
     }
     this.shape = shape;
-    this.keyBuffers = kvHeads.map((n) => zeros([capacity, n, headDim], 'f32', backend));
-    this.valueBuffers = kvHeads.map((n) => zeros([capacity, n, headDim], 'f32', backend));
+    this.keyBuffers = copied?.keys ?? kvHeads.map((n) => zeros([capacity, n, headDim], 'f32', backend));
+    this.valueBuffers = copied?.values ?? kvHeads.map((n) => zeros([capacity, n, headDim], 'f32', backend));
+    this.committed = copied?.length ?? 0;
   }
 
   get length(): number {
@@ -98,7 +116,32 @@ export class FullKVCache implements KVCache {
     return 2 * capacity * kvHeads.reduce((a, b) => a + b, 0) * headDim * BYTES_PER_ELEMENT.f32;
   }
 
+  /** A copy of the committed rows on the backend (no host round trip); see KVCache.fork. */
+  fork(): FullKVCache {
+    const length = this.committed;
+    const copy = (buffer: Tensor) => copyRows(buffer, length);
+    return new FullKVCache(this.shape, this.keyBuffers[0].backend, { keys: this.keyBuffers.map(copy), values: this.valueBuffers.map(copy), length });
+  }
+
   dispose(): void {
     for (const t of [...this.keyBuffers, ...this.valueBuffers]) t.dispose();
   }
+}
+
+/**
+ * A new buffer of `buffer`'s shape whose first `rows` rows equal it. A whole-buffer slice copies
+ * every row once; zeros plus the used rows (sliced, then copied in) write the capacity and move
+ * the used rows twice, so it is cheaper only while fewer than half the rows are used. Rows past
+ * `rows` are never read before they are written, so either content there is fine.
+ */
+function copyRows(buffer: Tensor, rows: number): Tensor {
+  const capacity = buffer.shape[0];
+  if (2 * rows >= capacity) return slice(buffer, [0], [capacity]);
+  const out = zeros(buffer.shape, buffer.dtype, buffer.backend);
+  if (rows > 0) {
+    const used = slice(buffer, [0], [rows]);
+    copyInto(out, 0, used);
+    used.dispose();
+  }
+  return out;
 }

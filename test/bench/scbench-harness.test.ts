@@ -1,8 +1,8 @@
 /**
  * The SCBench harness (src/bench/scbench/harness.ts) end to end on a tiny random byte-level model:
  * both shared-context modes with two policies, what each step appends to the shared cache, that
- * multi-request never changes it, that a replayed fork continues exactly like the cache it copies,
- * and the finding's bars on crafted records.
+ * multi-request never changes it, that a replayed fork and a recording's fork continue exactly like
+ * the cache they copy, and the finding's bars on crafted records.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -143,6 +143,27 @@ describe('scbench harness replay (forks)', () => {
     for (const t of [a, b]) t.dispose();
     original.dispose();
     fork.dispose();
+  });
+
+  it('a recording fork copies the cache and continues its log', () => {
+    const policy = createPolicy('streaming-llm', { budget: 24 });
+    const shape = { layers: config.numLayers, kvHeads: [config.numKvHeads, config.numKvHeads], headDim: config.headDim, capacity: 96 };
+    const original = new RecordingKVCache(new PolicyKVCache(shape, policy));
+    model.forward([{ tokens: encode('ab:xyz\ncd:uvw\nef:rst\ngh:opq\nij:lmn\n?cd:'), cache: original }]).dispose();
+    const fork = original.fork();
+    assert.equal(fork.log.length, 1);
+    const replayed = new PolicyKVCache(shape, policy);
+    const next = encode('uvw\n?ef:');
+    for (const cache of [fork, original]) model.forward([{ tokens: next, cache }]).dispose();
+    assert.equal(fork.log.length, 2);
+    replayInto(fork.log, replayed, model.backend);
+    assert.deepEqual((fork.inner as PolicyKVCache).report(), replayed.report());
+    const a = model.forward([{ tokens: encode('r'), cache: fork }]);
+    const b = model.forward([{ tokens: encode('r'), cache: replayed }]);
+    assert.deepEqual(Array.from(a.readSync() as Float32Array), Array.from(b.readSync() as Float32Array));
+    assert.equal(original.log.length, 2, "the fork's step went to the fork's log only");
+    for (const t of [a, b]) t.dispose();
+    for (const cache of [original, fork, replayed]) cache.dispose();
   });
 });
 

@@ -1,16 +1,17 @@
 /**
- * Forking a shared KV cache by replay (SCBench's shared-context modes, Li et al. 2024: one context
- * cache serves several requests, and in multi-turn mode the generated tokens are never kept).
- * Our caches only grow (KVCache has append and commit, no truncate), and a policy's state is
- * opaque, so a fork cannot be copied. Instead a RecordingKVCache writes down, per forward step,
- * what the model handed the cache — every layer's keys, values and queries and the query position
- * — and replayInto() feeds the same calls to a fresh cache: the policy sees exactly the inputs it
- * saw the first time and (being deterministic) reaches the same state, with no model compute.
+ * One model prefill for every policy (SCBench's shared-context modes, Li et al. 2024: one context
+ * cache serves several requests). A RecordingKVCache writes down, per forward step, what the model
+ * handed the cache — every layer's keys, values and queries and the query position — and
+ * replayInto() feeds the same calls to a fresh cache of any policy: the policy sees exactly the
+ * inputs a prefill through the model would give it (prefill attention is dense in a policy
+ * cache) and so reaches the same state, with no model compute. Copies of a cache that already
+ * holds a policy's state are KVCache.fork(); the replay is for a context one cache prefilled and
+ * many policies start from.
  *
- * Cost of a fork: the log holds keys, values and queries of every recorded position on the host
- * (about 1.5x the full f32 KV bytes with as many query heads as KV heads), and each fork copies the
- * keys and values into a new cache and re-runs the policy's own prefill/append bookkeeping (its
- * scoring of keys, page bounds, ...), never the model's layers.
+ * Cost: the log holds keys, values and queries of every recorded position on the host (about 1.5x
+ * the full f32 KV bytes with as many query heads as KV heads); each replay copies the keys and
+ * values into the new cache and runs the policy's own prefill/append bookkeeping (its scoring of
+ * keys, page bounds, ...), never the model's layers.
  */
 import type { Backend } from '../../core/backend.js';
 import { ArgumentError } from '../../core/errors.js';
@@ -94,6 +95,12 @@ export class RecordingKVCache implements KVCache {
 
   bytes(): number {
     return this.inner.bytes();
+  }
+
+  /** A fork of `inner` that continues this log (between forward steps only). */
+  fork(): RecordingKVCache {
+    if (this.current.length > 0) throw new ArgumentError('RecordingKVCache.fork: a forward step is under way (appended, not committed); fork between steps');
+    return new RecordingKVCache(this.inner.fork(), this.records);
   }
 
   dispose(): void {

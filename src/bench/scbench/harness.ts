@@ -10,8 +10,8 @@
  * model's prefill is the same for every policy and only the policy's bookkeeping differs:
  * prefillMs = the shared model prefill + that policy's replay.
  * - multi-turn: one main cache per policy; each later turn appends the previous gold answer and
- *   the next question to it (exactly the plan's tokens); the answer is decoded on a fork of it, so
- *   generated tokens never stay in the main cache (SCBench's "golden context").
+ *   the next question to it (exactly the plan's tokens); the answer is decoded on a fork of it
+ *   (KVCache.fork), so generated tokens never stay in the main cache (SCBench's "golden context").
  * - multi-request: each question is appended to its own fork of the shared prefill and decoded
  *   there; the shared cache never changes.
  * Decode: greedy, every generated token is fed back (so the last step's selection and bytes read
@@ -292,20 +292,17 @@ function runPolicy(
 ): { steps: StepOutcome[]; replayMs: number } {
   const { model } = config;
   const backend = model.backend;
-  const fresh = () => new PolicyKVCache(shared.shape, policy, backend);
   const replayStart = performance.now();
-  const inner = fresh();
-  replayInto(shared.log, inner, backend);
+  const main = new PolicyKVCache(shared.shape, policy, backend);
+  replayInto(shared.log, main, backend);
   const replayMs = performance.now() - replayStart;
-  const main = new RecordingKVCache(inner, shared.log);
   const steps: StepOutcome[] = [];
   try {
     let logits = shared.logits;
     for (const step of plan.steps) {
       if (step.appendKept.length > 0) logits = readLogits(model.forward([{ tokens: step.appendKept, cache: main }]));
-      const fork = fresh();
+      const fork = main.fork();
       try {
-        replayInto(main.log, fork, backend);
         if (step.appendTemporary.length > 0) logits = readLogits(model.forward([{ tokens: step.appendTemporary, cache: fork }]));
         const forkLength = fork.length;
         const answer = decodeGreedy(config, fork, logits, maxNew, stop);
@@ -327,7 +324,7 @@ function runPolicy(
             sharedLength: main.length,
             appendedTemporary: step.appendTemporary.length,
             forkLength,
-            sharedKvBytes: (main.inner as PolicyKVCache).report().kvBytesKept,
+            sharedKvBytes: main.report().kvBytesKept,
             prediction: answer.prediction,
             score: scoreTurn(answer.prediction, step),
           },
