@@ -62,6 +62,8 @@ const MAX_PAGES = 65536; // 4 GiB, all a 32-bit memory can address
  * former 2^17 (64 positions: 187 against 240 us); at 16 and 32 positions both measure 126-151 us.
  */
 const ATTENTION_PARALLEL_MIN_MACS = 1 << 14;
+/** Below this many elements SiLU runs on the calling thread alone (a decode step's 2-11K). */
+const SILU_PARALLEL_MIN = 1 << 16;
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
@@ -164,6 +166,12 @@ export class CpuBackend implements Backend {
 
   unary(op: UnaryOp, x: Tensor): Tensor {
     const out = this.empty(x.shape, 'f32');
+    if (op === 'silu' && x.size > 0) {
+      // SIMD (wasm/activation.ts): SwiGLU's gate, every layer; Math.exp per element cost 8-40 us at 2048.
+      const bounds = x.size < SILU_PARALLEL_MIN ? [0, x.size] : evenBounds(x.size, this.pool.threads * 2, 4);
+      this.pool.run('silu_f32', [this.offsetOf(x), this.offsetOf(out)], bounds);
+      return out;
+    }
     unaryReference(op, this.view(x) as Float32Array, this.view(out));
     return out;
   }

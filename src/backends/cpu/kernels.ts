@@ -24,6 +24,7 @@ export const KERNEL_NAMES = [
   'nm24_spmv_group',
   'gemv_t_f32_group',
   'query_key_logits_f32',
+  'silu_f32',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
