@@ -499,40 +499,40 @@ class H2OCacheMirror:
         self.hh_size = hh_size
         self.recent_size = recent_size
         self.cache_size = hh_size + recent_size
-        self.hh_score = None
+        self.scores = None
         self.updated = None  # recorded: the scores after the update, before eviction
         self.considered = None  # recorded: the scores topk chose from (None: nothing evicted)
 
-    def update_hh_score(self, attn_score_cache):
+    def accumulate(self, step_attention):
         # _update_hh_score: sum over batch (0) then query rows (1): [heads, kv]; the old scores are
         # added to all but the step's new columns.
-        num_new_tokens = attn_score_cache.shape[2]
-        if self.hh_score is None:
-            self.hh_score = attn_score_cache.sum(0).sum(1)
+        new_columns = step_attention.shape[2]
+        if self.scores is None:
+            self.scores = step_attention.sum(0).sum(1)
         else:
-            attn_score_cache = attn_score_cache.sum(0).sum(1)
-            attn_score_cache[:, :-num_new_tokens] += self.hh_score
-            self.hh_score = attn_score_cache
+            step_attention = step_attention.sum(0).sum(1)
+            step_attention[:, :-new_columns] += self.scores
+            self.scores = step_attention
 
-    def __call__(self, past_key_values, attn_score_cache):
+    def __call__(self, past_key_values, step_attention):
         ops = self.ops
-        self.update_hh_score(attn_score_cache)
-        self.updated, self.considered = self.hh_score, None
-        seq_len = past_key_values[0].shape[2]
-        if seq_len <= self.cache_size:
+        self.accumulate(step_attention)
+        self.updated, self.considered = self.scores, None
+        length = past_key_values[0].shape[2]
+        if length <= self.cache_size:
             return past_key_values
         bsz, num_heads, _, head_dim = past_key_values[0].shape
-        select_hh_scores = self.hh_score[:, :seq_len - self.recent_size]
-        self.considered = select_hh_scores
-        keep_topk = ops.sort(ops.topk_indices(select_hh_scores, self.hh_size))
-        keep_recent = ops.repeat_rows(ops.arange(seq_len - self.recent_size, seq_len), keep_topk.shape[0])
-        keep_idx = ops.cat([keep_topk, keep_recent], -1)
-        mask = ops.mask_from_indices(self.hh_score.shape, keep_idx)
+        candidate_scores = self.scores[:, :length - self.recent_size]
+        self.considered = candidate_scores
+        heavy = ops.sort(ops.topk_indices(candidate_scores, self.hh_size))
+        recent = ops.repeat_rows(ops.arange(length - self.recent_size, length), heavy.shape[0])
+        keep = ops.cat([heavy, recent], -1)
+        mask = ops.mask_from_indices(self.scores.shape, keep)
         # past.squeeze()[mask] (bsz 1): the rows of each head in cache order, as a reshape keeps them.
-        k_hh_recent = past_key_values[0][0][mask].reshape(bsz, num_heads, -1, head_dim)
-        v_hh_recent = past_key_values[1][0][mask].reshape(bsz, num_heads, -1, head_dim)
-        self.hh_score = self.hh_score[mask].reshape(num_heads, self.cache_size)
-        return (k_hh_recent, v_hh_recent)
+        kept_keys = past_key_values[0][0][mask].reshape(bsz, num_heads, -1, head_dim)
+        kept_values = past_key_values[1][0][mask].reshape(bsz, num_heads, -1, head_dim)
+        self.scores = self.scores[mask].reshape(num_heads, self.cache_size)
+        return (kept_keys, kept_values)
 
 
 def h2o_attention_step(ops, cache, query_states, key_states, value_states, past_key_value):
@@ -573,8 +573,8 @@ def run_h2o(ops, keys_f16, case, problems):
         cache = H2OCacheMirror(ops, case['hhSize'], case['recentSize'])
         k = ops.repeat_kv(keys[:, :, :prompt], group)
         attn = ops.softmax(ops.matmul_transposed(ops.tensor(queries16)[None], k) / math.sqrt(d) + ops.causal_mask(prompt, 0))
-        cache.update_hh_score(attn)
-        return {**case, 'querySeed': seed, 'headDim': d, 'queries': b64_f16_np(queries16), 'prefillScores': scores_of(cache.hh_score)}
+        cache.accumulate(attn)
+        return {**case, 'querySeed': seed, 'headDim': d, 'queries': b64_f16_np(queries16), 'prefillScores': scores_of(cache.scores)}
     for attempt in range(50):
         queries16 = normal_f16_np(seed + attempt, (heads, length, d), case['queryScale'])
         queries = ops.tensor(queries16)[None]
@@ -591,7 +591,7 @@ def run_h2o(ops, keys_f16, case, problems):
             kept = positions(past[1])
             if any(len(row) != min(t + 1, cache.cache_size) for row in kept):
                 problems.append(f"h2o {case['name']} position {t}: {[len(r) for r in kept]} kept, expected {cache.cache_size}")
-            record = {'position': t, 'kept': kept, 'scores': scores_of(cache.hh_score)}
+            record = {'position': t, 'kept': kept, 'scores': scores_of(cache.scores)}
             if t >= prompt:
                 record['attended'] = positions(attended)
             records.append(record)
@@ -614,34 +614,34 @@ def run_h2o(ops, keys_f16, case, problems):
 class TokenRetrieverMirror:
     """TokenSelect's patcher/token_retrieval.py TokenRetriever, one layer; the KV pool's slots are the positions."""
 
-    def __init__(self, ops, token_fingerprints, num_heads, num_kv_heads, head_dim, top_k, kernel_size, threshold):
+    def __init__(self, ops, cached_keys, num_heads, num_kv_heads, head_dim, top_k, kernel_size, threshold):
         self.ops = ops
-        self.token_fingerprints = token_fingerprints  # [max_num_tokens, num_kv_heads, head_dim]
+        self.cached_keys = cached_keys  # [max_num_tokens, num_kv_heads, head_dim]
         self.num_heads, self.num_kv_heads, self.head_dim = num_heads, num_kv_heads, head_dim
         self.top_k, self.kernel_size = top_k, kernel_size
         # Their threshold is a tensor of the model's dtype (bfloat16: 0.8984375); float32 here.
         self.similarity_threshold = float(np.float32(threshold))
         self.num_tokens = 0
-        self.is_first_query = True
-        self.query_fingerprints_cache = None
-        self.topk_indices_cache = None
-        self.skip_count = 0
-        self.retrieval_count = 0
+        self.first_query = True
+        self.voted_query = None
+        self.voted_tokens = None
+        self.reuses = 0
+        self.steps = 0
         self.recorded = None  # the last vote's (votes, pooled) over the candidates
 
-    def add_k_cache(self, count):
+    def append(self, count):
         self.num_tokens += count
 
-    def paged_matmul(self, query, indices):
+    def head_scores(self, query, indices):
         # paged_matmul_kernel: scores[h, i] = sum over channels of query[h] * token[indices[i], h % NUM_KV_HEADS].
         kv_head = self.ops.index([h % self.num_kv_heads for h in range(self.num_heads)])
-        tokens = self.token_fingerprints[indices][:, kv_head]  # [tokens, heads, d]
+        tokens = self.cached_keys[indices][:, kv_head]  # [tokens, heads, d]
         return (query[None] * tokens).sum(-1).T
 
-    def get_topk_tokens(self, query_fingerprints, topk, indices):
-        query_fingerprints = query_fingerprints.reshape(self.num_heads, self.head_dim)
+    def vote(self, fingerprint, topk, indices):
+        fingerprint = fingerprint.reshape(self.num_heads, self.head_dim)
         # Their scores buffer is bfloat16 (the kernel stores its fp32 sums there); float32 here.
-        scores = self.paged_matmul(query_fingerprints, indices)
+        scores = self.head_scores(fingerprint, indices)
         votes = self.ops.softmax(scores).sum(0)
         pooled = votes
         if self.kernel_size > 0:
@@ -649,25 +649,25 @@ class TokenRetrieverMirror:
         self.recorded = (votes, pooled)
         return self.ops.sort(self.ops.topk_indices(pooled, topk))
 
-    def retrieval_indices(self, query, n_init, n_local, topk):
+    def select(self, query, n_init, n_local, topk):
         ops = self.ops
-        current_num_tokens = self.num_tokens
-        if n_init + topk + n_local >= current_num_tokens:
+        length = self.num_tokens
+        if n_init + topk + n_local >= length:
             return None, False
         # QUERY_ROTATE (query rotated at position n_local): the identity here, see the header.
-        query_fingerprints = query.reshape(query.shape[0], -1).mean(0)
-        voted = self.is_first_query or ops.cosine(self.query_fingerprints_cache, query_fingerprints) < self.similarity_threshold
+        fingerprint = query.reshape(query.shape[0], -1).mean(0)
+        voted = self.first_query or ops.cosine(self.voted_query, fingerprint) < self.similarity_threshold
         if voted:
-            relevant_indices = ops.arange(n_init, current_num_tokens - n_local)
-            topk_tokens = self.get_topk_tokens(query_fingerprints, topk, relevant_indices) + n_init
-            self.topk_indices_cache = topk_tokens
-            self.query_fingerprints_cache = query_fingerprints
-            self.is_first_query = False
+            candidates = ops.arange(n_init, length - n_local)
+            chosen = self.vote(fingerprint, topk, candidates) + n_init
+            self.voted_tokens = chosen
+            self.voted_query = fingerprint
+            self.first_query = False
         else:
-            topk_tokens = self.topk_indices_cache
-            self.skip_count += 1
-        self.retrieval_count += 1
-        retrieved = ops.cat([ops.arange(0, n_init), topk_tokens, ops.arange(current_num_tokens - n_local, current_num_tokens)], 0)
+            chosen = self.voted_tokens
+            self.reuses += 1
+        self.steps += 1
+        retrieved = ops.cat([ops.arange(0, n_init), chosen, ops.arange(length - n_local, length)], 0)
         return retrieved, voted
 
 
@@ -710,14 +710,14 @@ def run_token_select(ops, keys_f16, case, problems):
 
     def run(queries16, top_k):
         retriever = TokenRetrieverMirror(ops, tokens, heads, kv_heads, d, top_k, case['kernel'], case['threshold'])
-        retriever.add_k_cache(prompt)
+        retriever.append(prompt)
         out, cosines, previous = [], [], None
         for s in range(steps):
-            retriever.add_k_cache(1)  # store_kv_cache comes before retrieval_indices
+            retriever.append(1)  # store_kv_cache comes before retrieval_indices
             q = ops.tensor(queries16[s][order].reshape(1, heads * d))
             if previous is not None:
                 cosines.append(ops.cosine(previous, q.reshape(-1)))
-            indices, voted = retriever.retrieval_indices(q, n_init, n_local, top_k)
+            indices, voted = retriever.select(q, n_init, n_local, top_k)
             if voted:
                 previous = q.reshape(-1)
             step = {'position': prompt + s, 'voted': voted, 'indices': [int(x) for x in ops.numpy(indices).tolist()]}
@@ -761,15 +761,15 @@ def run_token_select(ops, keys_f16, case, problems):
         'decodeQueries': b64_f16_np(queries16),
         'steps': records,
         'votes': sum(r['voted'] for r in records),
-        'reuses': retriever.skip_count,
+        'reuses': retriever.reuses,
         'minRelativeMargin': f32(margin),
         'minCosineMargin': f32(cosine_margin),
     })
     if kv_heads < heads:
         # What the authors' h % kv_heads pairing picks on our head order: how much the mapping matters.
         plain = TokenRetrieverMirror(ops, tokens, heads, kv_heads, d, top_k, case['kernel'], case['threshold'])
-        plain.add_k_cache(prompt + 1)
-        indices, _ = plain.retrieval_indices(ops.tensor(queries16[0].reshape(1, heads * d)), n_init, n_local, top_k)
+        plain.append(prompt + 1)
+        indices, _ = plain.select(ops.tensor(queries16[0].reshape(1, heads * d)), n_init, n_local, top_k)
         entry['firstVoteTokensChangedByHeadPairing'] = len(set(ops.numpy(indices).tolist()) - set(records[0]['indices']))
     return entry
 
