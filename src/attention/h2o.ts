@@ -101,7 +101,7 @@ export class H2oState implements KVPolicyState {
     const kept = this.keptByLayer[layer];
     const fellBackToFull = this.budgetAt(length) >= length;
     const positions = kept[0].length === length ? null : kept.map((l) => Int32Array.from(l));
-    this.accumulate(layer, query.keys, query.query, query.heads, [0, 1], query.position);
+    this.accumulate(layer, query.keys, query.query, query.heads, [0, 1], query.position, query.logits?.());
     this.evictLayer(layer, length);
     // Reading the kept keys to score them is what the attention reads anyway: no extra metadata.
     return { positions, fellBackToFull, metadataBytesRead: 0 };
@@ -125,9 +125,9 @@ export class H2oState implements KVPolicyState {
     return copy;
   }
 
-  private accumulate(layer: number, keys: DecodeQuery['keys'], queries: Float32Array, heads: number, rows: readonly [number, number], queryStart: number): void {
+  private accumulate(layer: number, keys: DecodeQuery['keys'], queries: Float32Array, heads: number, rows: readonly [number, number], queryStart: number, decodeLogits?: Float32Array): void {
     const visible = this.keptByLayer[layer].map((l) => Int32Array.from(l));
-    const added = accumulatedAttention(keys, queries, heads, rows, queryStart, visible);
+    const added = accumulatedAttention(keys, queries, heads, rows, queryStart, visible, decodeLogits);
     added.forEach((row, g) => {
       const into = this.scores[layer][g];
       for (const p of visible[g]) into[p] += row[p];

@@ -107,6 +107,8 @@ export function perKvHead(positions: Positions, kvHeads: number, length: number)
  * rows and the query heads of its group: out[kvHead][position]. Row r of `queries`
  * ([rows, heads, headDim]) sits at absolute position queryStart + r and sees the visible
  * positions <= its own (causal). Scaled by 1/sqrt(headDim) as the model's attention is.
+ * `decodeLogits`, for one decode row only: its unscaled q.k with every key, [heads, keys.length]
+ * (DecodeQuery.logits, computed on the backend), used instead of host dot products.
  */
 export function accumulatedAttention(
   keys: LayerKeys,
@@ -115,6 +117,7 @@ export function accumulatedAttention(
   rows: readonly [number, number],
   queryStart: number,
   visible: readonly Int32Array[],
+  decodeLogits?: Float32Array,
 ): Float64Array[] {
   const { kvHeads, headDim, data, length } = keys;
   const group = heads / kvHeads;
@@ -128,7 +131,8 @@ export function accumulatedAttention(
       let n = 0;
       while (n < list.length && list[n] <= position) n++;
       const logits = new Float64Array(n);
-      for (let i = 0; i < n; i++) logits[i] = scale * dot(queries, (r * heads + h) * headDim, data, (list[i] * kvHeads + g) * headDim, headDim);
+      if (decodeLogits && rows[1] - rows[0] === 1) for (let i = 0; i < n; i++) logits[i] = scale * decodeLogits[h * length + list[i]];
+      else for (let i = 0; i < n; i++) logits[i] = scale * dot(queries, (r * heads + h) * headDim, data, (list[i] * kvHeads + g) * headDim, headDim);
       softmaxInPlace(logits);
       for (let i = 0; i < n; i++) out[g][list[i]] += logits[i];
     }
