@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { topKIndices, topKPositions } from '../../src/attention/select.js';
+import { topKIndices, topKPositions, unionSorted } from '../../src/attention/select.js';
 
 function byDefinition(scores: ArrayLike<number>, candidates: readonly number[], k: number): number[] {
   const rank = (p: number) => (Number.isNaN(scores[p]) ? -Infinity : scores[p]);
@@ -36,5 +36,17 @@ describe('topKPositions', () => {
   it('keeps the earliest of equal scores at the cut', () => {
     assert.deepEqual([...topKIndices([1, 2, 2, 2, 0], 2)], [1, 2]);
     assert.deepEqual([...topKIndices([5, 1, 5, 1, 5], 2)], [0, 2]);
+  });
+});
+
+describe('unionSorted', () => {
+  it('is the ascending set union of lists in any order, duplicates within and across lists', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 12 }), { maxLength: 5 }), (lists) => {
+        const want = [...new Set(lists.flat())].sort((a, b) => a - b);
+        assert.deepEqual([...unionSorted(...lists)], want);
+      }),
+      { numRuns: 300, seed: 5 },
+    );
   });
 });
