@@ -7,21 +7,16 @@
  * visible must be NaN exactly where the reference's are.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
-import { nodePlatform } from '../../src/backends/cpu/node/platform.js';
 import { attentionReference } from '../../src/backends/cpu/reference/attention.js';
 import { attention, tensor } from '../../src/core/ops.js';
 import { Random } from '../../src/core/random.js';
 import { assertClose } from '../helpers/numeric.js';
 import { randomArray } from '../helpers/random.js';
+import { describeKernelBuilds } from '../helpers/kernel-builds.js';
 
 const TOLERANCE = 1e-5;
-const variants: { simd: 'simd' | 'relaxed'; threads: number }[] = [
-  { simd: 'simd', threads: 1 },
-  { simd: 'simd', threads: 3 },
-];
-if (nodePlatform.supportsRelaxedSimd()) variants.push({ simd: 'relaxed', threads: 1 }, { simd: 'relaxed', threads: 3 });
 
 interface Case {
   readonly what: string;
@@ -160,22 +155,14 @@ function run(cpu: CpuBackend, { c, q, k, v, want }: Prepared): void {
 let shapes: Prepared[] | null = null;
 let selections: Prepared[] | null = null;
 
-for (const { simd, threads } of variants) {
-  describe(`CPU attention kernel (${simd}, ${threads} thread${threads > 1 ? 's' : ''})`, () => {
-    let cpu: CpuBackend;
-    before(async () => {
-      cpu = await CpuBackend.create(nodePlatform, { simd, threads });
-    });
-    after(() => cpu.dispose());
-
-    it('matches the reference: T 1/5/17, prefill and after a prefix, MHA/GQA/MQA, D 3..128', () => {
-      shapes ??= shapeCases().map((c, i) => prepare(c, 100 + 3 * i));
-      for (const p of shapes) run(cpu, p);
-    });
-
-    it('matches the reference: positions, windows, nothing visible, large scores', () => {
-      selections ??= selectionCases().map((c, i) => prepare(c, 1000 + 3 * i));
-      for (const p of selections) run(cpu, p);
-    });
+describeKernelBuilds('CPU attention kernel', (cpu) => {
+  it('matches the reference: T 1/5/17, prefill and after a prefix, MHA/GQA/MQA, D 3..128', () => {
+    shapes ??= shapeCases().map((c, i) => prepare(c, 100 + 3 * i));
+    for (const p of shapes) run(cpu(), p);
   });
-}
+
+  it('matches the reference: positions, windows, nothing visible, large scores', () => {
+    selections ??= selectionCases().map((c, i) => prepare(c, 1000 + 3 * i));
+    for (const p of selections) run(cpu(), p);
+  });
+});

@@ -16,13 +16,9 @@ import { Random } from '../../src/core/random.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { assertClose } from '../helpers/numeric.js';
 import { randomArray } from '../helpers/random.js';
+import { describeKernelBuilds } from '../helpers/kernel-builds.js';
 
 const TOLERANCE = 1e-5;
-const variants: { simd: 'simd' | 'relaxed'; threads: number }[] = [
-  { simd: 'simd', threads: 1 },
-  { simd: 'simd', threads: 3 },
-];
-if (nodePlatform.supportsRelaxedSimd()) variants.push({ simd: 'relaxed', threads: 1 }, { simd: 'relaxed', threads: 3 });
 
 const HEADS: readonly [string, number, number][] = [
   ['MHA', 4, 4],
@@ -231,37 +227,29 @@ function runBlocks(cpu: CpuBackend, x: BlockInputs): Float32Array {
 let decodeInputs: DecodeInputs[] | null = null;
 let blockInputs: BlockInputs[] | null = null;
 
-for (const { simd, threads } of variants) {
-  describe(`CPU sparse attention kernels (${simd}, ${threads} thread${threads > 1 ? 's' : ''})`, () => {
-    let cpu: CpuBackend;
-    before(async () => {
-      cpu = await CpuBackend.create(nodePlatform, { simd, threads });
-    });
-    after(() => cpu.dispose());
-
-    it('per-KV-head selections match the reference and attention over each head positions', () => {
-      decodeInputs ??= decodeCases().map((c, i) => prepareDecode(c, 10 + 3 * i));
-      for (const x of decodeInputs) runDecode(cpu, x);
-    });
-
-    it('block-sparse prefill matches the reference; skipped blocks are never loaded', () => {
-      blockInputs ??= blockCases().map((c, i) => prepareBlocks(c, 5000 + 7 * i));
-      for (const x of blockInputs) runBlocks(cpu, x);
-    });
-
-    it('block-sparse prefill with every block kept equals dense causal attention', () => {
-      const [T, heads, kvHeads, D] = [203, 8, 2, 67];
-      const q = tensor(randomArray(T * heads * D, 1), [T, heads, D], 'f32', cpu);
-      const k = tensor(randomArray(T * kvHeads * D, 2), [T, kvHeads, D], 'f32', cpu);
-      const v = tensor(randomArray(T * kvHeads * D, 3), [T, kvHeads, D], 'f32', cpu);
-      const mask = tensor(new Uint8Array(heads * 13 * 7).fill(1), [heads, 13, 7], 'u8', cpu);
-      const sparse = blockSparseAttention(q, k, v, mask, { blockQ: 16, blockK: 32, scale: 0.3, causal: true });
-      const dense = attention(q, k, v, { length: T, queryStart: 0, scale: 0.3 });
-      assertSame(sparse.readSync() as Float32Array, dense.readSync() as Float32Array, 'all blocks vs attention');
-      for (const t of [q, k, v, mask, sparse, dense]) t.dispose();
-    });
+describeKernelBuilds('CPU sparse attention kernels', (cpu) => {
+  it('per-KV-head selections match the reference and attention over each head positions', () => {
+    decodeInputs ??= decodeCases().map((c, i) => prepareDecode(c, 10 + 3 * i));
+    for (const x of decodeInputs) runDecode(cpu(), x);
   });
-}
+
+  it('block-sparse prefill matches the reference; skipped blocks are never loaded', () => {
+    blockInputs ??= blockCases().map((c, i) => prepareBlocks(c, 5000 + 7 * i));
+    for (const x of blockInputs) runBlocks(cpu(), x);
+  });
+
+  it('block-sparse prefill with every block kept equals dense causal attention', () => {
+    const [T, heads, kvHeads, D] = [203, 8, 2, 67];
+    const q = tensor(randomArray(T * heads * D, 1), [T, heads, D], 'f32', cpu());
+    const k = tensor(randomArray(T * kvHeads * D, 2), [T, kvHeads, D], 'f32', cpu());
+    const v = tensor(randomArray(T * kvHeads * D, 3), [T, kvHeads, D], 'f32', cpu());
+    const mask = tensor(new Uint8Array(heads * 13 * 7).fill(1), [heads, 13, 7], 'u8', cpu());
+    const sparse = blockSparseAttention(q, k, v, mask, { blockQ: 16, blockK: 32, scale: 0.3, causal: true });
+    const dense = attention(q, k, v, { length: T, queryStart: 0, scale: 0.3 });
+    assertSame(sparse.readSync() as Float32Array, dense.readSync() as Float32Array, 'all blocks vs attention');
+    for (const t of [q, k, v, mask, sparse, dense]) t.dispose();
+  });
+});
 
 describe('sparse attention arguments', () => {
   let cpu: CpuBackend;
