@@ -42,29 +42,35 @@ function run(backend: CpuBackend, policy = 'token-select', options: Record<strin
   return selections;
 }
 
-describe('TokenSelect with the backend q.k kernel', () => {
+/**
+ * `selections()` with the backend's queryKeyLogits (counting its calls), then with the backend
+ * made to lack it (policies score on the host); the backend is restored afterwards.
+ */
+function withAndWithoutKernel(cpu: CpuBackend, selections: () => number[][]): { withKernel: number[][]; onHost: number[][]; calls: number } {
+  const kernel = cpu.queryKeyLogits.bind(cpu);
+  let calls = 0;
+  const spied = cpu as unknown as { queryKeyLogits: CpuBackend['queryKeyLogits'] | undefined };
+  spied.queryKeyLogits = (q, k, length) => {
+    calls++;
+    return kernel(q, k, length);
+  };
+  try {
+    const withKernel = selections();
+    spied.queryKeyLogits = undefined;
+    return { withKernel, onHost: selections(), calls };
+  } finally {
+    delete (spied as { queryKeyLogits?: unknown }).queryKeyLogits;
+  }
+}
+
+describe('TokenSelect and H2O with the backend q.k kernel', () => {
   let cpu: CpuBackend;
   before(async () => {
     cpu = (await cpuBackend()) as CpuBackend;
   });
 
   it('selects the same tokens as the host loop, calling the kernel once per vote', () => {
-    const kernel = cpu.queryKeyLogits.bind(cpu);
-    let calls = 0;
-    const spied = cpu as unknown as { queryKeyLogits: CpuBackend['queryKeyLogits'] | undefined };
-    spied.queryKeyLogits = (q, k, length) => {
-      calls++;
-      return kernel(q, k, length);
-    };
-    let withKernel: number[][];
-    let onHost: number[][];
-    try {
-      withKernel = run(cpu);
-      spied.queryKeyLogits = undefined;
-      onHost = run(cpu);
-    } finally {
-      delete (spied as { queryKeyLogits?: unknown }).queryKeyLogits;
-    }
+    const { withKernel, onHost, calls } = withAndWithoutKernel(cpu, () => run(cpu));
     assert.deepEqual(withKernel, onHost);
     // Random queries drift apart: most steps vote, some reuse (threshold 0.5).
     assert.ok(calls > 0 && calls <= 30, `kernel calls ${calls}`);
@@ -85,22 +91,7 @@ describe('TokenSelect with the backend q.k kernel', () => {
   });
 
   it('gives H2O the same heavy hitters as its host dot products', () => {
-    const kernel = cpu.queryKeyLogits.bind(cpu);
-    let calls = 0;
-    const spied = cpu as unknown as { queryKeyLogits: CpuBackend['queryKeyLogits'] | undefined };
-    spied.queryKeyLogits = (q, k, length) => {
-      calls++;
-      return kernel(q, k, length);
-    };
-    let withKernel: number[][];
-    let onHost: number[][];
-    try {
-      withKernel = run(cpu, 'h2o', { budget: 40 });
-      spied.queryKeyLogits = undefined;
-      onHost = run(cpu, 'h2o', { budget: 40 });
-    } finally {
-      delete (spied as { queryKeyLogits?: unknown }).queryKeyLogits;
-    }
+    const { withKernel, onHost, calls } = withAndWithoutKernel(cpu, () => run(cpu, 'h2o', { budget: 40 }));
     assert.deepEqual(withKernel, onHost);
     assert.equal(calls, 30, 'one q.k per decode step');
   });
