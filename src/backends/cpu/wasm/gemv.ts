@@ -40,7 +40,7 @@ import { hsum, madd, zero } from './simd';
 }
 
 // Dot products of 4 rows of W with two vectors x0, x1: 8 accumulators, W loaded once for both.
-@inline function dot4x2(w: usize, x0: usize, x1: usize, K: i32, rowBytes: usize, y0: usize, y1: usize): void {
+@inline function dot4x2(w: usize, x0: usize, x1: usize, K: i32, rowBytes: usize, y0: usize, y1: usize, yStrideBytes: usize): void {
   let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
   let b0 = zero(), b1 = zero(), b2 = zero(), b3 = zero();
   const w1 = w + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
@@ -82,13 +82,13 @@ import { hsum, madd, zero } from './simd';
     t3 += wv * xb;
   }
   store<f32>(y0, s0);
-  store<f32>(y0, s1, 4);
-  store<f32>(y0, s2, 8);
-  store<f32>(y0, s3, 12);
+  store<f32>(y0 + yStrideBytes, s1);
+  store<f32>(y0 + 2 * yStrideBytes, s2);
+  store<f32>(y0 + 3 * yStrideBytes, s3);
   store<f32>(y1, t0);
-  store<f32>(y1, t1, 4);
-  store<f32>(y1, t2, 8);
-  store<f32>(y1, t3, 12);
+  store<f32>(y1 + yStrideBytes, t1);
+  store<f32>(y1 + 2 * yStrideBytes, t2);
+  store<f32>(y1 + 3 * yStrideBytes, t3);
 }
 
 @inline function dot1(w: usize, x: usize, K: i32): f32 {
@@ -105,8 +105,8 @@ import { hsum, madd, zero } from './simd';
 }
 
 // Y[M, N] = X[M, K] * W[N, K]^T for rows n in [n0, n1) of W.
-// With one activation row the four rows of a step are a quarter of the range apart (r, r + q,
-// r + 2q, r + 3q), not adjacent. Adjacent rows of a short row (K = 768: 3 KiB) run four read
+// The four rows of a step are a quarter of the range apart (r, r + q, r + 2q, r + 3q), not
+// adjacent. Adjacent rows of a short row (K = 768: 3 KiB) run four read
 // streams through the same 4 KiB pages, and the hardware prefetchers, which follow one stream
 // per page, then fetch less ahead; streams a quarter apart each have pages of their own.
 // Measured (weights from DRAM, 2 threads, alternating runs): 4096x768 651 -> 547 us, 768x768
@@ -115,24 +115,20 @@ import { hsum, madd, zero } from './simd';
 export function gemvRows(x: usize, w: usize, y: usize, M: i32, N: i32, K: i32, n0: i32, n1: i32): void {
   const rowBytes = <usize>K << 2;
   const yRowBytes = <usize>N << 2;
-  let n = n0;
-  if (M == 1) {
-    const quarter = (n1 - n0) >> 2;
-    for (let i = 0; i < quarter; i++) {
-      const r = n0 + i;
-      dot4x1(w + <usize>r * rowBytes, x, K, rowBytes * <usize>quarter, y + (<usize>r << 2), <usize>quarter << 2);
-    }
-    n = n0 + (quarter << 2);
-  }
-  for (; n + 4 <= n1; n += 4) {
-    const wn = w + <usize>n * rowBytes;
+  const quarter = (n1 - n0) >> 2;
+  const wStride = rowBytes * <usize>quarter;
+  const yStride = <usize>quarter << 2;
+  for (let i = 0; i < quarter; i++) {
+    const r = n0 + i;
+    const wr = w + <usize>r * rowBytes;
     let m = 0;
     for (; m + 2 <= M; m += 2) {
-      const y0 = y + <usize>m * yRowBytes + (<usize>n << 2);
-      dot4x2(wn, x + <usize>m * rowBytes, x + <usize>(m + 1) * rowBytes, K, rowBytes, y0, y0 + yRowBytes);
+      const y0 = y + <usize>m * yRowBytes + (<usize>r << 2);
+      dot4x2(wr, x + <usize>m * rowBytes, x + <usize>(m + 1) * rowBytes, K, wStride, y0, y0 + yRowBytes, yStride);
     }
-    if (m < M) dot4x1(wn, x + <usize>m * rowBytes, K, rowBytes, y + <usize>m * yRowBytes + (<usize>n << 2), 4);
+    if (m < M) dot4x1(wr, x + <usize>m * rowBytes, K, wStride, y + <usize>m * yRowBytes + (<usize>r << 2), yStride);
   }
+  let n = n0 + (quarter << 2);
   for (; n < n1; n++) {
     for (let m = 0; m < M; m++) {
       store<f32>(y + <usize>m * yRowBytes + (<usize>n << 2), dot1(w + <usize>n * rowBytes, x + <usize>m * rowBytes, K));
