@@ -119,7 +119,7 @@ describeKernelBuilds('CPU kernels', (cpu) => {
     }
   });
 
-  it('N:M products match the reference (2:4 with odd group counts, 1:4, 4:8, 7:16, 2:32)', () => {
+  it('N:M products match the reference (2:4 with odd group counts, 1:4, 4:8 with odd row counts, 7:16, 2:32)', () => {
     const cases: [number, number, number, number][] = [
       [1, 4, 2, 4],
       [9, 12, 2, 4],
@@ -128,6 +128,9 @@ describeKernelBuilds('CPU kernels', (cpu) => {
       [3, 4100, 2, 4],
       [17, 40, 1, 4],
       [8, 48, 4, 8],
+      [1, 8, 4, 8],
+      [13, 1000, 4, 8],
+      [70, 64, 4, 8],
       [3, 96, 7, 16],
       [4, 64, 2, 32],
     ];

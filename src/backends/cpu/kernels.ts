@@ -25,6 +25,7 @@ export const KERNEL_NAMES = [
   'gemv_t_f32_group',
   'query_key_logits_f32',
   'silu_f32',
+  'nm48_spmv',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -106,6 +106,10 @@ export class SparseKernels {
       }
       return y;
     }
+    if (M === 1 && w.n === 4 && w.m === 8 && w.bitsPerIndex === 4) {
+      this.run('nm48_spmv', [vals, meta, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K], bounds);
+      return y;
+    }
     if (M === 1) {
       this.run('nm_spmv', [vals, meta, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K, w.rows, w.n, w.m, w.bitsPerIndex, 1], bounds);
       return y;

@@ -4,7 +4,7 @@ export { gemm_f32, gemm_scratch_bytes } from './gemm';
 export { gemv_t_f32, gemv_n_f32 } from './gemv';
 export { csr_spmv_staged, csr_spmv_i32, csr_spmm_u16, csr_spmm_i32 } from './csr';
 import { X_STAGING } from './csr';
-export { quad_table_24, nm24_spmv, nm_spmv, nm_spmm } from './nm';
+export { quad_table_24, nm24_spmv, nm48_spmv, nm_spmv, nm_spmm } from './nm';
 export { bsr_spmv, bsr_spmm } from './bsr';
 export { pack_x_tiles16 } from './transpose';
 
