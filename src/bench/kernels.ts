@@ -171,8 +171,10 @@ async function buildSparseCases(backend: Backend, dense: Float32Array, rows: num
     const host = unstructuredSparse(dense, rows, cols, s, options.seed + Math.round(s * 1000));
     add('csr', null, host, CsrMatrix.fromDense(host, rows, cols, backend));
   }
-  const nm = NmMatrix.fromDenseByMagnitude(dense, rows, cols, 2, 4, backend);
-  add('nm', '2:4', await nm.toDense(), nm);
+  for (const [n, m] of [[2, 4], [4, 8]]) {
+    const nm = NmMatrix.fromDenseByMagnitude(dense, rows, cols, n, m, backend);
+    add('nm', `${n}:${m}`, await nm.toDense(), nm);
+  }
   const b = options.blockSize;
   for (const s of options.bsrSparsities) {
     const host = blockSparse(dense, rows, cols, b, b, s, options.seed + 7 + Math.round(s * 1000));
