@@ -355,11 +355,6 @@ export class CpuBackend implements Backend {
     return out;
   }
 
-  /**
-   * The block-sparse kernel (wasm/sparse-attention.ts) over items (head, query block), h-major as
-   * the mask's rows. Items cost their kept key blocks (causal ones past the diagonal never run),
-   * so partitions are balanced on that count, four a thread, taken from the pool's shared counter.
-   */
   /** out [heads, length] = q [heads, D] . k [t, kv head of h, D] (wasm/query-key-logits.ts), threads over positions. */
   queryKeyLogits(q: Tensor, k: Tensor, length: number): Tensor {
     const [heads, D] = q.shape;
@@ -375,6 +370,11 @@ export class CpuBackend implements Backend {
     return out;
   }
 
+  /**
+   * The block-sparse kernel (wasm/sparse-attention.ts) over items (head, query block), h-major as
+   * the mask's rows. Items cost their kept key blocks (causal ones past the diagonal never run),
+   * so partitions are balanced on that count, four a thread, taken from the pool's shared counter.
+   */
   blockSparseAttention(q: Tensor, k: Tensor, v: Tensor, blocks: Tensor, options: BlockSparseAttentionOptions): Tensor {
     const [T, heads, headDim] = q.shape;
     const out = this.empty(q.shape, 'f32');

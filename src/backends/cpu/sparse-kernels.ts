@@ -116,7 +116,7 @@ export class SparseKernels {
     }
     const xt = this.packTiles(x, M, K);
     try {
-      // Each thread decodes a block of 16 rows' columns (u16 each) into its GEMM packing scratch.
+      // Each thread decodes blocks of rows' columns (u16 each; at least 16 rows fit) into its GEMM packing scratch.
       const kept = (K / w.m) * w.n;
       if (K > 65536 || 16 * kept * 2 > this.cpu.gemmScratchStride) {
         throw new SparsekitError('E_SHAPE', `N:M weights with ${K} input columns exceed the batched kernel's limits (65536 columns)`);

@@ -106,9 +106,9 @@ import { hsum, madd, zero } from './simd';
 
 // Y[M, N] = X[M, K] * W[N, K]^T for rows n in [n0, n1) of W.
 // The four rows of a step are a quarter of the range apart (r, r + q, r + 2q, r + 3q), not
-// adjacent. Adjacent rows of a short row (K = 768: 3 KiB) run four read
-// streams through the same 4 KiB pages, and the hardware prefetchers, which follow one stream
-// per page, then fetch less ahead; streams a quarter apart each have pages of their own.
+// adjacent. Four adjacent short rows (K = 768: 3 KiB) run four read streams through the same
+// 4 KiB pages, and the hardware prefetchers, which follow one stream per page, then fetch less
+// ahead; streams a quarter apart each have pages of their own.
 // Measured (weights from DRAM, 2 threads, alternating runs): 4096x768 651 -> 547 us, 768x768
 // 137 -> 124 us; 4096x4096 (16 KiB rows) unchanged. The sparse decode kernels (csr.ts, nm.ts)
 // group their rows the same way, for the same reason, and gain more.
