@@ -11,6 +11,12 @@ import { hsum, madd, zero } from './simd';
 // one add fewer per nonzero (about 4% faster, measured). The JavaScript heap starts above it.
 export const X_STAGING: usize = 512 * 1024;
 export const X_STAGING_FLOATS: i32 = 65536;
+// Per-thread scratch lines (128 bytes each, 256 threads) that batch-1 kernels store their
+// accumulators to after each multiply-add: see csr_spmv_staged. Below the heap, above X_STAGING.
+const PIN_BASE: usize = 768 * 1024;
+@inline export function pinLine(thread: i32): usize {
+  return PIN_BASE + ((<usize>thread & 255) << 7);
+}
 
 // Gathers x[col] for the four u16/i32 column indices at `ci` into one vector. Each value is
 // loaded as a broadcast (a pure load on x86) and the four are merged by blend-shaped shuffles,
@@ -65,7 +71,8 @@ export const X_STAGING_FLOATS: i32 = 65536;
 // (measured on 11008x4096 at 50%: one row at a time ran slower than the dense GEMV). The four
 // rows are a quarter of the range apart, so that their streams do not share 4 KiB pages (see
 // gemvRows): weights from DRAM, 4096x768 at 50% 810 -> 498 us, 4096x4096 at 90% 850 -> 556 us.
-export function csr_spmv_staged(rowPtr: usize, colIdx: usize, vals: usize, y: usize, begin: i32, end: i32): void {
+export function csr_spmv_staged(rowPtr: usize, colIdx: usize, vals: usize, y: usize, begin: i32, end: i32, thread: i32): void {
+  const pin = pinLine(thread);
   const quarter = (end - begin) >> 2;
   for (let i = 0; i < quarter; i++) {
     const r0 = begin + i, r1 = r0 + quarter, r2 = r1 + quarter, r3 = r2 + quarter;
@@ -77,9 +84,13 @@ export function csr_spmv_staged(rowPtr: usize, colIdx: usize, vals: usize, y: us
     let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
     for (let j: usize = 0; j < common; j += 4) {
       a0 = madd(v128.load(vals + ((s0 + j) << 2)), gather4Staged(colIdx + ((s0 + j) << 1)), a0);
+      v128.store(pin, a0);
       a1 = madd(v128.load(vals + ((s1 + j) << 2)), gather4Staged(colIdx + ((s1 + j) << 1)), a1);
+      v128.store(pin, a1, 16);
       a2 = madd(v128.load(vals + ((s2 + j) << 2)), gather4Staged(colIdx + ((s2 + j) << 1)), a2);
+      v128.store(pin, a2, 32);
       a3 = madd(v128.load(vals + ((s3 + j) << 2)), gather4Staged(colIdx + ((s3 + j) << 1)), a3);
+      v128.store(pin, a3, 48);
     }
     store<f32>(y + (<usize>r0 << 2), stagedRowTail(colIdx, vals, s0 + common, e0, a0));
     store<f32>(y + (<usize>r1 << 2), stagedRowTail(colIdx, vals, s1 + common, e1, a1));

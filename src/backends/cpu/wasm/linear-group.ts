@@ -18,12 +18,12 @@ export function csr_spmv_staged_group(
   p0: usize, c0: usize, v0: usize, y0: usize, n0: i32,
   p1: usize, c1: usize, v1: usize, y1: usize, n1: i32,
   p2: usize, c2: usize, v2: usize, y2: usize, n2: i32,
-  begin: i32, end: i32,
+  begin: i32, end: i32, thread: i32,
 ): void {
   const s1 = n0, s2 = n0 + n1;
-  if (begin < s1) csr_spmv_staged(p0, c0, v0, y0, begin, min(end, s1));
-  if (begin < s2 && end > s1) csr_spmv_staged(p1, c1, v1, y1, max(begin, s1) - s1, min(end, s2) - s1);
-  if (end > s2) csr_spmv_staged(p2, c2, v2, y2, max(begin, s2) - s2, min(end, s2 + n2) - s2);
+  if (begin < s1) csr_spmv_staged(p0, c0, v0, y0, begin, min(end, s1), thread);
+  if (begin < s2 && end > s1) csr_spmv_staged(p1, c1, v1, y1, max(begin, s1) - s1, min(end, s2) - s1, thread);
+  if (end > s2) csr_spmv_staged(p2, c2, v2, y2, max(begin, s2) - s2, min(end, s2 + n2) - s2, thread);
 }
 
 // 2:4 weights over one activation table (quad_table_24 of x, built once for all of them).
