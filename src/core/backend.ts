@@ -37,6 +37,22 @@ export interface CsrParts {
 }
 
 /**
+ * One bit per weight plus the kept values (docs/sparse-checkpoint.md's "bitmap"): bit j of byte p
+ * of row r's mask stands for column 8p + j; the kept values of row r, in column order, are
+ * values[rowPtr[r] .. rowPtr[r + 1]).
+ */
+export interface BitmapParts {
+  readonly rows: number;
+  readonly cols: number;
+  /** i32 [rows + 1]: the index of each row's first value (derived from the mask, kept for the kernels). */
+  readonly rowPtr: Tensor;
+  /** u8 [rows, ceil(cols / 8)]; padding bits past cols are 0. */
+  readonly mask: Tensor;
+  /** f32 [nnz] */
+  readonly values: Tensor;
+}
+
+/**
  * Block-sparse rows: `blockRows x blockCols` dense blocks. Each block is stored column-major
  * (element (r, c) at c * blockRows + r) because the kernels broadcast x[c] down a block column.
  */
@@ -57,6 +73,7 @@ export interface BsrParts {
 export type GroupedWeight =
   | { readonly format: 'dense'; readonly weight: Tensor }
   | { readonly format: 'csr'; readonly weight: CsrParts }
+  | { readonly format: 'bitmap'; readonly weight: BitmapParts }
   | { readonly format: 'nm'; readonly weight: NmParts }
   | { readonly format: 'bsr'; readonly weight: BsrParts };
 
@@ -184,6 +201,7 @@ export interface Backend {
   // Sparse weight x dense activation, the layout of a Linear layer: y [.., rows] = x [.., cols] W^T.
   // Optional: a backend without them makes sparse weights fall back to dense.
   readonly linearCsr?: (x: Tensor, w: CsrParts) => Tensor;
+  readonly linearBitmap?: (x: Tensor, w: BitmapParts) => Tensor;
   readonly linearBsr?: (x: Tensor, w: BsrParts) => Tensor;
   readonly linearNm?: (x: Tensor, w: NmParts) => Tensor;
   /**

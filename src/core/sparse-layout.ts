@@ -17,6 +17,15 @@ export interface CsrArrays {
   readonly values: Float32Array;
 }
 
+/** BitmapParts as host arrays (BitmapMatrix.readArrays()). */
+export interface BitmapArrays {
+  readonly rows: number;
+  readonly cols: number;
+  readonly rowPtr: Int32Array;
+  readonly mask: Uint8Array;
+  readonly values: Float32Array;
+}
+
 /** BsrParts as host arrays (BsrMatrix.readArrays()); tiles column-major. */
 export interface BsrArrays {
   readonly rows: number;

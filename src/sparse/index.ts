@@ -1,4 +1,5 @@
-/** Sparse formats (Mask, CSR, BSR, N:M) and linear(). Browser-safe. */
+/** Sparse formats (Mask, CSR, bitmap, BSR, N:M) and linear(). Browser-safe. */
+export * from './bitmap.js';
 export * from './bsr.js';
 export * from './csr.js';
 export * from './linear.js';

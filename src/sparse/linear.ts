@@ -1,7 +1,7 @@
 /**
  * A Linear layer's product over any weight format: y [..., rows] = x [..., cols] W^T (+ bias),
  * W [rows, cols] as PyTorch's nn.Linear stores it. Dense weights go to matmul; sparse ones to
- * the backend's sparse kernel (linearCsr / linearBsr / linearNm).
+ * the backend's sparse kernel (linearCsr / linearBitmap / linearBsr / linearNm).
  *
  * Fallback: a backend without the kernel for a format gets a dense copy of the weight, built
  * on the host from a synchronous read of the parts, uploaded, multiplied by matmul and
@@ -16,20 +16,22 @@ import { ArgumentError, ShapeError } from '../core/errors.js';
 import { add, matmul, tensor } from '../core/ops.js';
 import { formatShape, shapesEqual } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
+import { BitmapMatrix } from './bitmap.js';
 import { BsrMatrix } from './bsr.js';
 import { CsrMatrix } from './csr.js';
 import { NmMatrix } from './nm.js';
 
-export type SparseWeight = CsrMatrix | BsrMatrix | NmMatrix;
+export type SparseWeight = CsrMatrix | BitmapMatrix | BsrMatrix | NmMatrix;
 export type LinearWeight = Tensor | SparseWeight;
-export type WeightFormat = 'dense' | 'csr' | 'bsr' | 'nm';
+export type WeightFormat = 'dense' | 'csr' | 'bitmap' | 'bsr' | 'nm';
 
 export function formatOf(weight: LinearWeight): WeightFormat {
   if (weight instanceof Tensor) return 'dense';
   if (weight instanceof CsrMatrix) return 'csr';
+  if (weight instanceof BitmapMatrix) return 'bitmap';
   if (weight instanceof BsrMatrix) return 'bsr';
   if (weight instanceof NmMatrix) return 'nm';
-  throw new ArgumentError(`formatOf: ${String(weight)} is not a Tensor, CsrMatrix, BsrMatrix or NmMatrix`);
+  throw new ArgumentError(`formatOf: ${String(weight)} is not a Tensor, CsrMatrix, BitmapMatrix, BsrMatrix or NmMatrix`);
 }
 
 /** Bytes the weight takes in its format (a dense tensor: size x element width). */
@@ -100,6 +102,7 @@ export function linearGroup(x: Tensor, weights: readonly LinearWeight[], biases:
 function groupedWeight(weight: LinearWeight): GroupedWeight {
   if (weight instanceof Tensor) return { format: 'dense', weight };
   if (weight instanceof CsrMatrix) return { format: 'csr', weight };
+  if (weight instanceof BitmapMatrix) return { format: 'bitmap', weight };
   if (weight instanceof NmMatrix) return { format: 'nm', weight };
   return { format: 'bsr', weight };
 }
@@ -143,6 +146,7 @@ function product(x: Tensor, weight: LinearWeight): Tensor {
   if (weight instanceof Tensor) return matmul(x, weight, { transposeB: true });
   const backend = x.backend;
   if (weight instanceof CsrMatrix && backend.linearCsr) return backend.linearCsr(x, weight);
+  if (weight instanceof BitmapMatrix && backend.linearBitmap) return backend.linearBitmap(x, weight);
   if (weight instanceof BsrMatrix && backend.linearBsr) return backend.linearBsr(x, weight);
   if (weight instanceof NmMatrix && backend.linearNm) return backend.linearNm(x, weight);
   if (!backend.readSync) {

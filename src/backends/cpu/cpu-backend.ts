@@ -3,7 +3,7 @@
  * GEMV, softmax, sparse products) run as WebAssembly SIMD across worker threads that share it
  * (thread-pool.ts); the other ops run their plain TypeScript reference on views of the same memory.
  */
-import type { AttentionOptions, Backend, BlockSparseAttentionOptions, BsrParts, CsrParts, GroupedWeight, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
+import type { AttentionOptions, Backend, BitmapParts, BlockSparseAttentionOptions, BsrParts, CsrParts, GroupedWeight, MatmulOptions, NmParts, Storage, TopK } from '../../core/backend.js';
 import { BYTES_PER_ELEMENT, type DType, type TypedArray, type TypedArrayOf } from '../../core/dtype.js';
 import { SparsekitError } from '../../core/errors.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../../core/op-table.js';
@@ -88,6 +88,7 @@ export class CpuBackend implements Backend {
     this.simd = simd;
     this.gemmScratchStride = exports.gemm_scratch_bytes();
     this.xStagingOffset = exports.x_staging_offset();
+    exports.bitmap_table_init();
     this.attentionScratchRows = exports.attention_scratch_rows;
     this.blockSparseScratchBytes = exports.block_sparse_scratch_bytes;
     this.gemmScratchOffset = heap.alloc(this.gemmScratchStride * pool.threads);
@@ -412,6 +413,7 @@ export class CpuBackend implements Backend {
   // ------------------------------------------------------------ sparse
 
   readonly linearCsr = (x: Tensor, w: CsrParts): Tensor => this.sparse.csr(x, w);
+  readonly linearBitmap = (x: Tensor, w: BitmapParts): Tensor => this.sparse.bitmap(x, w);
   readonly linearBsr = (x: Tensor, w: BsrParts): Tensor => this.sparse.bsr(x, w);
   readonly linearNm = (x: Tensor, w: NmParts): Tensor => this.sparse.nm(x, w);
   readonly linearGroup = (x: Tensor, weights: readonly GroupedWeight[]): Tensor[] | null => this.groups.run(x, weights);

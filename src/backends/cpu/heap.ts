@@ -11,6 +11,12 @@ import { formatBytes } from '../../core/units.js';
 const ALIGN = 64; // cache line; also keeps every v128 load aligned
 const SMALL_LIMIT = 1 << 16; // blocks up to 64 KiB use power-of-two size classes
 const LARGE_GRAIN = 1 << 12;
+/**
+ * Bytes of memory kept readable past the top block: kernels may load a whole vector that starts
+ * inside a block and runs past its end (bitmap_spmv reads 32 bytes from a row's value pointer,
+ * its lanes past the row's values zeroed by the shuffle), which must not fault at the end of memory.
+ */
+const READ_SLACK = 64;
 const PAGE = 1 << 16;
 export const MAX_HEAP_BYTES = 4 * 1024 * 1024 * 1024 - PAGE; // wasm32: 65536 pages, less one for safety
 
@@ -146,9 +152,9 @@ export class WasmHeap {
       );
     }
     const have = this.memory.buffer.byteLength;
-    if (end > have) {
+    if (end + READ_SLACK > have) {
       // Grow geometrically (at least 1/8 more) so repeated small growths do not copy or remap often.
-      const want = Math.min(MAX_HEAP_BYTES + PAGE, Math.max(end, have + have / 8));
+      const want = Math.min(MAX_HEAP_BYTES + PAGE, Math.max(end + READ_SLACK, have + have / 8));
       this.memory.grow(Math.ceil((want - have) / PAGE));
     }
     this.top = end;

@@ -26,6 +26,9 @@ export const KERNEL_NAMES = [
   'query_key_logits_f32',
   'silu_f32',
   'nm48_spmv',
+  'bitmap_spmv',
+  'bitmap_columns',
+  'bitmap_spmv_group',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
@@ -37,6 +40,7 @@ export interface KernelModuleExports {
   block_sparse_scratch_bytes(blockQ: number, blockK: number, headDim: number): number;
   static_data_end(): number;
   x_staging_offset(): number;
+  bitmap_table_init(): void;
 }
 
 /** Floats the staging area for batch-1 activations holds (csr_spmv_staged). */

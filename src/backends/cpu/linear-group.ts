@@ -3,9 +3,9 @@
  * (decode's q/k/v and gate/up), run as one thread-pool job over the weights' rows laid end to
  * end (wasm/linear-group.ts). Cases without a grouped kernel return null and the caller runs the
  * products one by one: several activation rows, mixed formats, BSR, N:M other than 2:4, CSR
- * with i32 indices.
+ * with i32 indices, bitmaps wider than the staging area.
  */
-import type { CsrParts, GroupedWeight, NmParts } from '../../core/backend.js';
+import type { BitmapParts, CsrParts, GroupedWeight, NmParts } from '../../core/backend.js';
 import { sizeOf } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { CpuBackend } from './cpu-backend.js';
@@ -40,6 +40,7 @@ export class LinearGroupKernels {
     const format = weights[0].format;
     if (weights.some((w) => w.format !== format)) return null;
     if (format === 'csr') return this.csr(x, K, weights.map((w) => w.weight as CsrParts));
+    if (format === 'bitmap') return this.bitmap(x, K, weights.map((w) => w.weight as BitmapParts));
     if (format === 'nm') return this.nm(x, K, weights.map((w) => w.weight as NmParts));
     if (format === 'dense') return this.dense(x, K, weights.map((w) => w.weight as Tensor));
     return null;
@@ -59,6 +60,20 @@ export class LinearGroupKernels {
     });
     this.sparse.stageX(x, K);
     return this.launch(x, members, 'csr_spmv_staged_group', [], 5);
+  }
+
+  private bitmap(x: Tensor, K: number, ws: BitmapParts[]): Tensor[] | null {
+    const maskBytes = Math.ceil(K / 8);
+    if (maskBytes * 8 > X_STAGING_FLOATS) return null;
+    // The kernel walks every mask byte of a row, whatever its count of kept values: cost by rows.
+    const members = ws.map((w): Member => ({
+      rows: w.rows,
+      cost: w.rows * K,
+      rowAtCost: (c) => evenRowAtCost(c, K, w.rows),
+      slot: (y) => [...[w.rowPtr, w.mask, w.values].map((t) => this.cpu.offsetOf(t)), y, w.rows],
+    }));
+    this.sparse.stageXPadded(x, K, maskBytes);
+    return this.launch(x, members, 'bitmap_spmv_group', [maskBytes], 5);
   }
 
   private nm(x: Tensor, K: number, ws: NmParts[]): Tensor[] | null {
@@ -93,7 +108,7 @@ export class LinearGroupKernels {
    * end, in threads x 4 partitions of equal cost (edges inside a member fall on multiples of four
    * rows, the kernels' row groups); unused slots get zeros (zero rows).
    */
-  private launch(x: Tensor, members: Member[], kernel: 'csr_spmv_staged_group' | 'nm24_spmv_group' | 'gemv_t_f32_group', head: number[], slotSize: number): Tensor[] {
+  private launch(x: Tensor, members: Member[], kernel: 'csr_spmv_staged_group' | 'bitmap_spmv_group' | 'nm24_spmv_group' | 'gemv_t_f32_group', head: number[], slotSize: number): Tensor[] {
     const outputs = members.map((m) => this.cpu.empty([1, m.rows], 'f32'));
     const total = members.reduce((s, m) => s + m.cost, 0);
     const threads = this.cpu.pool.threads;

@@ -3,12 +3,12 @@
  * y [.., rows] = x [.., cols] W^T), choosing per format and batch size between the gathering
  * kernels (one activation row) and the tiled ones (several rows, over a transposed copy of x).
  */
-import type { BsrParts, CsrParts, NmParts } from '../../core/backend.js';
+import type { BitmapParts, BsrParts, CsrParts, NmParts } from '../../core/backend.js';
 import { SparsekitError } from '../../core/errors.js';
 import { sizeOf } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { CpuBackend } from './cpu-backend.js';
-import type { KernelName } from './kernels.js';
+import { type KernelName, X_STAGING_FLOATS } from './kernels.js';
 import { linearBsrReference } from './reference/sparse-linear.js';
 import { evenBounds, prefixBalancedBounds } from './thread-pool.js';
 
@@ -16,6 +16,8 @@ import { evenBounds, prefixBalancedBounds } from './thread-pool.js';
 const PARALLEL_MIN_MACS = 1 << 15;
 /** Batch columns per tile of the transposed activations (transpose.ts). */
 const TILE = 16;
+/** Column indices fit u16 up to this many columns (as CsrMatrix stores them). */
+const U16_MAX_COLS = 65536;
 
 export class SparseKernels {
   constructor(private readonly cpu: CpuBackend) {}
@@ -56,6 +58,12 @@ export class SparseKernels {
     this.cpu.heap.view('f32', this.cpu.xStagingOffset, K).set(this.cpu.view(x) as Float32Array);
   }
 
+  /** Stages one activation row for bitmap_spmv: x, then zeros up to the mask's 8 columns per byte. */
+  stageXPadded(x: Tensor, K: number, maskBytes: number): void {
+    this.stageX(x, K);
+    this.cpu.heap.view('f32', this.cpu.xStagingOffset, maskBytes * 8).fill(0, K);
+  }
+
   /** The 2:4 batch-1 kernel's table of x's kept-pair sums (nm.ts, 576 bytes per 8 columns); the caller frees it. */
   quadTable24(x: Tensor, K: number): number {
     const positions = Math.floor(K / 8);
@@ -89,6 +97,44 @@ export class SparseKernels {
       this.cpu.heap.free(xt);
     }
     return y;
+  }
+
+  /**
+   * Bitmap weights: one activation row through bitmap_spmv (values expanded by their mask bits
+   * against contiguous activations); several rows through the CSR kernels, on column indices
+   * decoded from the mask for this call.
+   */
+  bitmap(x: Tensor, w: BitmapParts): Tensor {
+    const { M, K, y } = this.prepare(x, w.rows);
+    if (M === 0 || w.rows === 0) return y;
+    const maskBytes = Math.ceil(K / 8);
+    const rowPtr = this.cpu.view(w.rowPtr) as Int32Array;
+    const nnz = rowPtr[w.rows];
+    const [ptr, mask, values] = [w.rowPtr, w.mask, w.values].map((t) => this.cpu.offsetOf(t));
+    if (M === 1 && maskBytes * 8 <= X_STAGING_FLOATS) {
+      this.stageXPadded(x, K, maskBytes);
+      this.run('bitmap_spmv', [ptr, mask, values, this.cpu.offsetOf(y), maskBytes], this.rowBounds(w.rows, w.rows * K));
+      return y;
+    }
+    const wide = K > U16_MAX_COLS ? 1 : 0;
+    const columns = this.cpu.heap.alloc(Math.max(1, nnz) * (wide ? 4 : 2));
+    try {
+      this.run('bitmap_columns', [ptr, mask, columns, maskBytes, wide], this.rowBounds(w.rows, nnz, rowPtr));
+      const bounds = this.rowBounds(w.rows, nnz * M, rowPtr);
+      if (M === 1) {
+        this.run('csr_spmv_i32', [ptr, columns, values, this.cpu.offsetOf(x), this.cpu.offsetOf(y)], bounds);
+        return y;
+      }
+      const xt = this.packTiles(x, M, K);
+      try {
+        this.run(wide ? 'csr_spmm_i32' : 'csr_spmm_u16', [ptr, columns, values, xt, this.cpu.offsetOf(y), M, w.rows, K], bounds);
+      } finally {
+        this.cpu.heap.free(xt);
+      }
+      return y;
+    } finally {
+      this.cpu.heap.free(columns);
+    }
   }
 
   nm(x: Tensor, w: NmParts): Tensor {

@@ -1,12 +1,12 @@
 /**
  * The sparse linear products, the plain way: y [batch, rows] = x [batch, cols] W^T for W held
- * as CSR, BSR or N:M host arrays. These are the algorithmic references the WebAssembly and
+ * as CSR, bitmap, BSR or N:M host arrays. These are the algorithmic references the WebAssembly and
  * WebGPU kernels (backend.linearCsr / linearBsr / linearNm) are tested against, in the manner
  * of llm.c's matmul_forward_naive. They accumulate in f64 so that their own rounding is
  * negligible next to a kernel's (a product of two f32 values is exact in f64).
  */
 import { ShapeError } from '../../../core/errors.js';
-import { type BsrArrays, type CsrArrays, type NmArrays, nmIndexRowBytes, readPackedIndex } from '../../../core/sparse-layout.js';
+import { type BitmapArrays, type BsrArrays, type CsrArrays, type NmArrays, nmIndexRowBytes, readPackedIndex } from '../../../core/sparse-layout.js';
 
 function checkInput(op: string, x: Float32Array, batch: number, cols: number): void {
   if (!Number.isSafeInteger(batch) || batch < 0 || x.length !== batch * cols) {
@@ -24,6 +24,23 @@ export function linearCsrReference(x: Float32Array, batch: number, w: CsrArrays)
     for (let r = 0; r < rows; r++) {
       let acc = 0;
       for (let p = rowPtr[r]; p < rowPtr[r + 1]; p++) acc += values[p] * x[xo + colIndices[p]];
+      y[b * rows + r] = acc;
+    }
+  }
+  return y;
+}
+
+/** y[b, r] = sum over the set bits (r, c) of the mask, in column order: values[k] x[b, c], k counting kept weights. */
+export function linearBitmapReference(x: Float32Array, batch: number, w: BitmapArrays): Float32Array {
+  const { rows, cols, rowPtr, mask, values } = w;
+  checkInput('linearBitmapReference', x, batch, cols);
+  const rowBytes = Math.ceil(cols / 8);
+  const y = new Float32Array(batch * rows);
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < rows; r++) {
+      let acc = 0;
+      let k = rowPtr[r];
+      for (let c = 0; c < cols; c++) if ((mask[r * rowBytes + (c >>> 3)] >>> (c & 7)) & 1) acc += values[k++] * x[b * cols + c];
       y[b * rows + r] = acc;
     }
   }
