@@ -28,8 +28,8 @@ export function csrToBitmap({ rows, cols, rowPtr, colIndices }: CsrArrays): Uint
   return mask;
 }
 
-/** CSR row pointers and ascending column indices from a bitmap; padding bits past `cols` must be clear. */
-export function csrFromBitmap(rows: number, cols: number, mask: Uint8Array, where = 'bitmap'): { rowPtr: Int32Array; colIndices: Uint16Array | Int32Array } {
+/** Row pointers (index of each row's first kept weight) of a bitmap; padding bits past `cols` must be clear. */
+export function bitmapRowPointers(rows: number, cols: number, mask: Uint8Array, where = 'bitmap'): Int32Array {
   const rowBytes = bitmapRowBytes(cols);
   if (mask.length !== rows * rowBytes) throw new ArgumentError(`${where}: mask has ${mask.length} bytes, expected ${rows} rows x ${rowBytes} = ${rows * rowBytes}`);
   const rowPtr = new Int32Array(rows + 1);
@@ -43,6 +43,14 @@ export function csrFromBitmap(rows: number, cols: number, mask: Uint8Array, wher
     }
     rowPtr[r + 1] = nnz;
   }
+  return rowPtr;
+}
+
+/** CSR row pointers and ascending column indices from a bitmap; padding bits past `cols` must be clear. */
+export function csrFromBitmap(rows: number, cols: number, mask: Uint8Array, where = 'bitmap'): { rowPtr: Int32Array; colIndices: Uint16Array | Int32Array } {
+  const rowBytes = bitmapRowBytes(cols);
+  const rowPtr = bitmapRowPointers(rows, cols, mask, where);
+  const nnz = rowPtr[rows];
   const colIndices = csrIndexDType(cols) === 'u16' ? new Uint16Array(nnz) : new Int32Array(nnz);
   let k = 0;
   for (let r = 0; r < rows; r++) {

@@ -14,7 +14,7 @@ import { getBackend } from '../core/engine.js';
 import { ArgumentError } from '../core/errors.js';
 import type { BitmapArrays } from '../core/sparse-layout.js';
 import type { Tensor } from '../core/tensor.js';
-import { bitmapRowBytes, csrFromBitmap, csrToBitmap } from './bitmap-encoding.js';
+import { bitmapRowBytes, bitmapRowPointers, csrFromBitmap, csrToBitmap } from './bitmap-encoding.js';
 import { checkDense, checkLength, checkMatrixDims, checkMatrixTensor, countNonzero, toFloat32, upload } from './common.js';
 import { CsrMatrix } from './csr.js';
 import { Mask, maskBit } from './mask.js';
@@ -80,7 +80,7 @@ export class BitmapMatrix extends SparseMatrix<BitmapArrays> implements BitmapPa
     const where = 'BitmapMatrix.fromParts';
     checkMatrixDims(where, rows, cols);
     checkLength(where, 'mask', mask.length, rows * bitmapRowBytes(cols));
-    const { rowPtr } = csrFromBitmap(rows, cols, mask, where);
+    const rowPtr = bitmapRowPointers(rows, cols, mask, where);
     if (rowPtr[rows] !== values.length) throw new ArgumentError(`${where}: the mask marks ${rowPtr[rows]} weights but ${values.length} values were given`);
     return new BitmapMatrix(rows, cols, rowPtr, Uint8Array.from(mask), toFloat32(values), backend);
   }

@@ -1,14 +1,15 @@
 /**
  * linearGroup (several products of one input, as one job: decode's q/k/v and gate/up) against
  * one linear() per weight and against the plain reference, in both builds and with one and three
- * threads: dense, CSR and 2:4 groups take the grouped kernels; other cases must fall back.
+ * threads: dense, CSR, bitmap and 2:4 groups take the grouped kernels; other cases must fall back.
  */
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { it, mock } from 'node:test';
 import { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
 import { ShapeError } from '../../src/core/errors.js';
 import { tensor } from '../../src/core/ops.js';
 import type { Tensor } from '../../src/core/tensor.js';
+import { BitmapMatrix } from '../../src/sparse/bitmap.js';
 import { BsrMatrix } from '../../src/sparse/bsr.js';
 import { CsrMatrix } from '../../src/sparse/csr.js';
 import { linear, linearGroup, type LinearWeight } from '../../src/sparse/linear.js';
@@ -23,6 +24,7 @@ type Build = (w: Float32Array, rows: number, cols: number, cpu: CpuBackend) => L
 const dense: Build = (w, r, c, cpu) => tensor(w, [r, c], 'f32', cpu);
 const csr: Build = (w, r, c, cpu) => CsrMatrix.fromDense(w, r, c, cpu);
 const nm24: Build = (w, r, c, cpu) => NmMatrix.fromDense(w, r, c, 2, 4, cpu);
+const bitmap: Build = (w, r, c, cpu) => BitmapMatrix.fromDense(w, r, c, cpu);
 
 describeKernelBuilds('linearGroup', (cpu) => {
   /** Checks linearGroup(x, weights) against the reference and returns whether the grouped kernel ran. */
@@ -87,6 +89,64 @@ describeKernelBuilds('linearGroup', (cpu) => {
     assert.equal(await check([8, 4], cols, [1], (r, i) => ({ w: randomNmDense(r, cols, 1, 4, i), build: nm14 }), false), false);
   });
 
+  /** The kernels the thread pool runs during linearGroup(x, weights) (no biases: only the products). */
+  function groupKernels(x: Tensor, weights: LinearWeight[]): string[] {
+    const spy = mock.method(cpu().pool, 'run');
+    try {
+      linearGroup(x, weights).forEach((y) => y.dispose());
+      return spy.mock.calls.map((c) => c.arguments[0]);
+    } finally {
+      spy.mock.restore();
+    }
+  }
+
+  it('runs bitmap q/k/v and gate/up groups as one job of bitmap_spmv_group, bitwise equal to linear() per weight', async () => {
+    const cases: [number[], number][] = [
+      [[256, 64, 64], 768],
+      [[384, 384], 100],
+      [[13, 5, 5], 8],
+      [[64, 16, 16], 40],
+      [[37, 41], 96],
+      [[1, 0, 7], 772],
+      [[3, 2, 1], 1],
+      [[2, 5], 65536],
+    ];
+    for (const [rowsList, cols] of cases) {
+      const make = (r: number, i: number) => ({ w: randomSparse(r, cols, [0.5, 0.3, 0.7][i], r + 13 * i + cols), build: bitmap });
+      for (const [lead, withBias] of [[[1], false], [[], true], [[1, 1], false]] as [number[], boolean][]) {
+        assert.ok(await check(rowsList, cols, lead, make, withBias), `bitmap ${rowsList} x ${cols} (x [${lead}, ${cols}]) grouped`);
+      }
+      const x = tensor(randomDense(cols, 5), [1, cols], 'f32', cpu());
+      const weights = rowsList.map((r, i) => bitmap(make(r, i).w, r, cols, cpu()));
+      assert.deepEqual(groupKernels(x, weights), ['bitmap_spmv_group'], `bitmap ${rowsList} x ${cols}: one job`);
+      for (const w of [x, ...weights]) w.dispose();
+    }
+  });
+
+  it('handles bitmap rows that are empty or fully dense, and a bitmap weight with no nonzeros', async () => {
+    const cols = 37;
+    const empty = new Float32Array(9 * cols);
+    const full = randomDense(6 * cols, 3);
+    const mixed = randomSparse(20, cols, 0.5, 4);
+    for (let c = 0; c < cols; c++) mixed[5 * cols + c] = 0;
+    assert.ok(await check([9, 6, 20], cols, [1], (_r, i) => ({ w: [empty, full, mixed][i], build: bitmap }), false));
+  });
+
+  it('falls back to one product per weight for mixed bitmap groups, several rows and bitmaps wider than the staging area', async () => {
+    const cols = 64;
+    const mixedCsr = (r: number, i: number) => ({ w: randomSparse(r, cols, 0.4, 50 + i), build: i === 1 ? csr : bitmap });
+    assert.equal(await check([256, 64, 64], cols, [1], mixedCsr, false), false, 'bitmap + csr + bitmap');
+    assert.equal(await check([32, 32], cols, [1], (r, i) => ({ w: randomSparse(r, cols, 0.4, 60 + i), build: i === 0 ? csr : bitmap }), true), false, 'csr + bitmap');
+    assert.equal(await check([16, 8], cols, [1], (r, i) => ({ w: randomSparse(r, cols, 0.4, 70 + i), build: i === 0 ? bitmap : dense }), false), false, 'bitmap + dense');
+    assert.equal(await check([16, 8, 8], cols, [3], (r, i) => ({ w: randomSparse(r, cols, 0.4, 80 + i), build: bitmap }), false), false, 'three activation rows');
+    assert.equal(await check([3, 2], 65537, [1], (r, i) => ({ w: randomSparse(r, 65537, 0.1, 90 + i), build: bitmap }), false), false, 'wider than the staging area');
+    // The mixed group runs each weight's own kernel: bitmap_spmv, csr_spmv_staged, bitmap_spmv.
+    const x = tensor(randomDense(cols, 6), [1, cols], 'f32', cpu());
+    const weights = [16, 8, 8].map((r, i) => mixedCsr(r, i).build(mixedCsr(r, i).w, r, cols, cpu()));
+    assert.deepEqual(groupKernels(x, weights), ['bitmap_spmv', 'csr_spmv_staged', 'bitmap_spmv']);
+    for (const w of [x, ...weights]) w.dispose();
+  });
+
   it('rejects a weight whose input size differs, naming it', () => {
     const x = tensor(randomDense(16, 1), [1, 16], 'f32', cpu());
     const good = tensor(randomDense(4 * 16, 2), [4, 16], 'f32', cpu());
@@ -97,6 +157,7 @@ describeKernelBuilds('linearGroup', (cpu) => {
 
 function groupedOf(w: LinearWeight): Parameters<CpuBackend['linearGroup']>[1][number] {
   if (w instanceof CsrMatrix) return { format: 'csr', weight: w };
+  if (w instanceof BitmapMatrix) return { format: 'bitmap', weight: w };
   if (w instanceof NmMatrix) return { format: 'nm', weight: w };
   if (w instanceof BsrMatrix) return { format: 'bsr', weight: w };
   return { format: 'dense', weight: w as Tensor };

@@ -30,11 +30,16 @@ export class SparseKernels {
     this.cpu.pool.run(kernel, args, bounds);
   }
 
-  /** x [.., K] as [M, K] plus the output tensor [.., N]. */
+  /** x [.., K] as [M, K] plus the output tensor [.., N]; with K = 0 the output is zeros (an empty sum) and M = 0, so callers return it as is. */
   private prepare(x: Tensor, N: number): { M: number; K: number; y: Tensor } {
     const K = x.shape[x.rank - 1];
-    const M = sizeOf(x.shape) / (K || 1);
-    return { M, K, y: this.cpu.empty([...x.shape.slice(0, -1), N], 'f32') };
+    const lead = x.shape.slice(0, -1);
+    const y = this.cpu.empty([...lead, N], 'f32');
+    if (K === 0) {
+      this.cpu.view(y).fill(0);
+      return { M: 0, K, y };
+    }
+    return { M: sizeOf(lead), K, y };
   }
 
   /** Row bounds for `parts` partitions, or one when the work is too small to share. */

@@ -4,7 +4,9 @@
 // dense's 4, and the activations are read contiguously instead of gathered: the kept values of
 // 8 columns are expanded in registers to their lanes by byte shuffles, then multiplied with x
 // as in a dense dot product. (The bitmap encoding of SpInfer, Fan et al., EuroSys 2025, which
-// targets the 30-70% sparsity where CSR's index bytes cancel its savings.)
+// targets the 30-70% sparsity where CSR's index bytes cancel its savings.) Like the dense GEMV it
+// multiplies pruned columns by zero, so an infinite activation there gives NaN, as dense does;
+// the CSR kernels (and this format's batched path, which runs them) skip those columns.
 // Reference: src/backends/cpu/reference/sparse-linear.ts (linearBitmapReference).
 import { hsum, madd, zero } from './simd';
 import { X_STAGING, pinLine } from './csr';
