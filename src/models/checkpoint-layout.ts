@@ -13,12 +13,14 @@ import { Tensor } from '../core/tensor.js';
 import type { SafetensorsTensorData, SafetensorsTensorInput } from '../io/safetensors-encode.js';
 import { elementCount, SAFETENSORS_DTYPE_BYTES, type SafetensorsDType, type SafetensorsTensorInfo } from '../io/safetensors-format.js';
 import type { SafetensorsReader } from '../io/safetensors-reader.js';
+import { BitmapMatrix } from '../sparse/bitmap.js';
 import { BsrMatrix } from '../sparse/bsr.js';
 import { CSR_U16_MAX_COLS, CsrMatrix } from '../sparse/csr.js';
 import type { LinearWeight, SparseWeight } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
 import { MAX_NM_GROUP } from '../sparse/pattern.js';
-import { bitmapRowBytes, csrFromBitmap, csrToBitmap } from '../sparse/bitmap-encoding.js';
+import { bitmapRowBytes, bitmapRowPointers, csrFromBitmap, csrToBitmap } from '../sparse/bitmap-encoding.js';
+import { type UnstructuredFormatChoice, unstructuredFormatFor } from '../sparse/unstructured.js';
 import { formatDims, ModelError, tensorMessage } from './model-error.js';
 import { isFloatDType, readFloatTensorInto } from './weight-read.js';
 
@@ -30,7 +32,11 @@ export const SPARSE_LAYOUT_VERSION = 1;
 export type ValuesDType = 'F32' | 'F16' | 'BF16';
 export const VALUES_DTYPES: readonly ValuesDType[] = ['F32', 'F16', 'BF16'];
 
-/** Formats on disk. 'bitmap' is CSR with its positions as one bit per weight; it loads as a CsrMatrix. */
+/**
+ * Formats on disk. 'csr' and 'bitmap' hold the same unstructured weights (positions as column
+ * indices or as one bit per weight); either loads as a CsrMatrix or a BitmapMatrix, whichever
+ * runs faster at its sparsity (SparseReadOptions.unstructuredFormat).
+ */
 export type SparseFormat = 'csr' | 'bitmap' | 'nm' | 'bsr';
 
 /** One sparse weight's entry in the metadata's "tensors" map. `block` is [blockRows, blockCols]. */
@@ -76,9 +82,10 @@ export function describeWeightFormat(weight: LinearWeight): string {
 export function describeSparseWeight(weight: SparseWeight): SparseWeightDescription {
   const shape = [weight.rows, weight.cols] as const;
   if (weight instanceof CsrMatrix) return { format: 'csr', shape };
+  if (weight instanceof BitmapMatrix) return { format: 'bitmap', shape };
   if (weight instanceof NmMatrix) return { format: 'nm', shape, n: weight.n, m: weight.m };
   if (weight instanceof BsrMatrix) return { format: 'bsr', shape, block: [weight.blockRows, weight.blockCols] };
-  throw new ModelError(`describeSparseWeight: ${String(weight)} is not a CsrMatrix, NmMatrix or BsrMatrix`, { code: 'E_ARGUMENT' });
+  throw new ModelError(`describeSparseWeight: ${String(weight)} is not a CsrMatrix, BitmapMatrix, NmMatrix or BsrMatrix`, { code: 'E_ARGUMENT' });
 }
 
 // ================================================================ writing
@@ -129,7 +136,7 @@ function planned(name: string, dtype: SafetensorsDType, shape: readonly number[]
 }
 
 function isHostTensor(weight: SaveableWeight): weight is HostTensor {
-  return !(weight instanceof Tensor) && !(weight instanceof CsrMatrix) && !(weight instanceof NmMatrix) && !(weight instanceof BsrMatrix);
+  return !(weight instanceof Tensor) && !(weight instanceof CsrMatrix) && !(weight instanceof BitmapMatrix) && !(weight instanceof NmMatrix) && !(weight instanceof BsrMatrix);
 }
 
 /** A tensor part's values as the writer takes them (a fresh host copy). */
@@ -179,6 +186,15 @@ export function planWeight(name: string, weight: SaveableWeight, options: Weight
   }
   const description = describeSparseWeight(weight);
   const part = (p: string) => partName(name, description.format, p);
+  if (weight instanceof BitmapMatrix) {
+    return done(
+      [
+        planned(part('mask'), 'U8', weight.mask.shape, partData(weight.mask)),
+        planned(part('values'), values, weight.values.shape, partData(weight.values)),
+      ],
+      description,
+    );
+  }
   if (weight instanceof CsrMatrix) {
     return done(
       [
@@ -434,6 +450,8 @@ export interface SparseReadOptions {
   /** Reject NaN and infinities among the values (default true). */
   checkFinite?: boolean;
   chunkBytes?: number;
+  /** In-memory format of unstructured weights (stored 'csr' or 'bitmap'); 'auto' (default) picks by sparsity. */
+  unstructuredFormat?: UnstructuredFormatChoice;
 }
 
 /**
@@ -454,13 +472,25 @@ export async function readSparseWeight(
   const values = new Float32Array(elementCount(valuesInfo.shape));
   await readFloatTensorInto(reader, valuesInfo, values, options);
   const read = async (part: string): Promise<TypedArray> => (await reader.read(parts[part].name, { chunkBytes: options.chunkBytes })).data;
+  // Outside the try below: a bad choice is the caller's error, not the file's.
+  const wanted = d.format === 'csr' || d.format === 'bitmap' ? unstructuredFormatFor(rows * cols === 0 ? 0 : 1 - values.length / (rows * cols), options.unstructuredFormat) : null;
   try {
     switch (d.format) {
-      case 'csr':
-        return CsrMatrix.fromParts(rows, cols, await read('row_ptr'), await read('col_indices'), values, backend);
+      case 'csr': {
+        const csr = CsrMatrix.fromParts(rows, cols, await read('row_ptr'), await read('col_indices'), values, backend);
+        if (wanted === 'csr') return csr;
+        try {
+          return await BitmapMatrix.fromCsr(csr);
+        } finally {
+          csr.dispose();
+        }
+      }
       case 'bitmap': {
-        const { rowPtr, colIndices } = csrFromBitmap(rows, cols, (await read('mask')) as Uint8Array, 'mask');
-        if (rowPtr[rows] !== values.length) throw new ModelError(`${reader.fileName}: bitmap weight ${JSON.stringify(entry.name)}: the mask marks ${rowPtr[rows]} weights but there are ${values.length} values`);
+        const mask = (await read('mask')) as Uint8Array;
+        const kept = bitmapRowPointers(rows, cols, mask, 'mask')[rows];
+        if (kept !== values.length) throw new ModelError(`${reader.fileName}: bitmap weight ${JSON.stringify(entry.name)}: the mask marks ${kept} weights but there are ${values.length} values`);
+        if (wanted === 'bitmap') return BitmapMatrix.fromParts(rows, cols, mask, values, backend);
+        const { rowPtr, colIndices } = csrFromBitmap(rows, cols, mask, 'mask');
         return CsrMatrix.fromParts(rows, cols, rowPtr, colIndices, values, backend);
       }
       case 'nm':

@@ -13,7 +13,7 @@ import { decoderTensors, type DecoderLayerWeights, type DecoderWeights, type Pro
 import { LAYER_PROJECTIONS, layerPrefix, type ProjectionKey, projectionShape } from '../models/hf-names.js';
 import { DecoderModel, type LinearInputGroup } from '../models/llama.js';
 import { BsrMatrix } from '../sparse/bsr.js';
-import { CsrMatrix } from '../sparse/csr.js';
+import { unstructuredFromDense } from '../sparse/unstructured.js';
 import { formatOf, type LinearWeight, weightBytes } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
 import { allocatorByName } from './allocation/registry.js';
@@ -25,8 +25,8 @@ import type { AllocationContext, AllocationLayer, Allocator, LinearInputStats, P
 /** Which calibration input each projection reads. */
 const INPUT_GROUP: Readonly<Record<ProjectionKey, LinearInputGroup>> = { q: 'qkv', k: 'qkv', v: 'qkv', o: 'o', gate: 'gateUp', up: 'gateUp', down: 'down' };
 
-/** Below this sparsity an unstructured layer stays dense: CSR would be larger and slower. */
-const CSR_MIN_SPARSITY = 0.3;
+/** Below this sparsity an unstructured layer stays dense (measured at 30%: bitmap rows 1.17x faster than dense at batch 1, CSR 0.87x). */
+const SPARSE_MIN_SPARSITY = 0.3;
 
 /** EvoPress: sparsity levels around the target a layer may take. */
 const EVO_LEVEL_STEP = 0.1;
@@ -244,7 +244,8 @@ function storeAs(pattern: PatternSpec, w: Float32Array, rows: number, cols: numb
   if (pattern.kind === 'nm') return NmMatrix.fromDense(w, rows, cols, pattern.n, pattern.m, backend);
   if (pattern.kind === 'block') return BsrMatrix.fromDense(w, rows, cols, pattern.rows, pattern.cols, backend);
   const zeros = w.reduce((n, v) => (v === 0 ? n + 1 : n), 0);
-  return zeros / w.length >= CSR_MIN_SPARSITY ? CsrMatrix.fromDense(w, rows, cols, backend) : tensor(w, [rows, cols], 'f32', backend);
+  // Bitmap rows up to 75% sparsity, CSR above (sparse/unstructured.ts).
+  return zeros / w.length >= SPARSE_MIN_SPARSITY ? unstructuredFromDense(w, rows, cols, backend) : tensor(w, [rows, cols], 'f32', backend);
 }
 
 function formatLabel(w: LinearWeight, pattern: PatternSpec): string {

@@ -5,12 +5,19 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { loadModelFolder } from '../../src/models/node/model-folder.js';
+import { disposeDecoderWeights } from '../../src/models/decoder-weights.js';
+import { BitmapMatrix } from '../../src/sparse/bitmap.js';
+import { cpuBackend } from '../helpers/cpu.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/sparsekit.js', import.meta.url));
 const MODEL = fileURLToPath(new URL('../../../test/fixtures/hf/llama-mha', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'sparsekit-prune-'));
 after(() => rmSync(work, { recursive: true, force: true }));
+before(async () => {
+  await cpuBackend();
+});
 
 const reference = JSON.parse(readFileSync(join(MODEL, 'reference.json'), 'utf8')) as { prompt_text: string; tokenizer_check: { text: string } };
 const calib = join(work, 'calib.txt');
@@ -28,7 +35,7 @@ interface Report {
 }
 
 describe('sparsekit prune', () => {
-  it('prunes by magnitude without calibration and writes a loadable sparse folder with a report', () => {
+  it('prunes by magnitude without calibration and writes a loadable sparse folder with a report', async () => {
     const out = join(work, 'magnitude');
     const report = join(work, 'magnitude.json');
     const r = prune('--method', 'magnitude', '--sparsity', '0.5', '--out', out, '--report', report, '--eval-text', calib);
@@ -36,12 +43,23 @@ describe('sparsekit prune', () => {
     assert.match(r.stdout, /before/);
     const rep = JSON.parse(readFileSync(report, 'utf8')) as Report;
     assert.equal(rep.layers.length, 14);
+    // 50% unstructured: bitmap rows (CSR only above 75% sparsity).
     for (const l of rep.layers) {
       assert.equal(l.sparsity, 0.5, l.name);
-      assert.equal(l.format, 'csr');
+      assert.equal(l.format, 'bitmap', l.name);
     }
     assert.ok(rep.after.perplexity !== null && rep.after.perplexity > 0);
     assert.ok(existsSync(join(out, 'model.safetensors')) && existsSync(join(out, 'tokenizer.json')));
+    const loaded = await loadModelFolder(out, { tokenizer: false });
+    assert.deepEqual(loaded.source.formats, { bitmap: 14, dense: 1 });
+    for (const [i, layer] of loaded.weights.layers.entries()) {
+      for (const key of ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const) {
+        const w = layer[key].weight;
+        assert.ok(w instanceof BitmapMatrix, `layer ${i} ${key}: ${String(w)}`);
+        assert.equal(w.sparsity(), 0.5, `layer ${i} ${key}`);
+      }
+    }
+    disposeDecoderWeights(loaded.weights);
   });
 
   it('prunes with Wanda to 2:4 on calibration text', () => {

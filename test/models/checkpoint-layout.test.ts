@@ -15,12 +15,13 @@ import {
   readSparseWeight,
   SPARSEKIT_METADATA_KEY,
 } from '../../src/models/checkpoint-layout.js';
+import { BitmapMatrix } from '../../src/sparse/bitmap.js';
 import { BsrMatrix } from '../../src/sparse/bsr.js';
 import { CsrMatrix } from '../../src/sparse/csr.js';
 import { NmMatrix } from '../../src/sparse/nm.js';
 import { cpuBackend } from '../helpers/cpu.js';
 import { randomNmDense, randomSparse } from '../sparse/helpers.js';
-import { assertSameWeight } from './helpers.js';
+import { assertSameWeight, roundTo } from './helpers.js';
 
 let backend: CpuBackend;
 before(async () => {
@@ -117,6 +118,7 @@ describe('checkpoint layout: writing', () => {
 
 describe('checkpoint layout: reading', () => {
   it('finds sparse weights and rebuilds each format, values of any float dtype decoded to f32', async () => {
+    // w.csr is about half zeros: CSR when asked for, a BitmapMatrix by default (<= 75% sparse).
     const weights = [
       ['w.csr', CsrMatrix.fromDense(randomSparse(5, 9, 0.5, 5), 5, 9, backend)],
       ['w.nm', NmMatrix.fromDense(randomNmDense(4, 8, 1, 4, 6), 4, 8, 1, 4, backend)],
@@ -132,10 +134,21 @@ describe('checkpoint layout: reading', () => {
       for (const [name, original] of weights) {
         const entry = layout.sparse.get(name)!;
         assert.equal(entry.valuesDType, dtype);
-        const loaded = await readSparseWeight(reader, entry, backend);
+        const loaded = await readSparseWeight(reader, entry, backend, { unstructuredFormat: 'csr' });
         assertSameWeight(loaded, original, name, dtype);
         loaded.dispose();
+        // The unstructured format applies to CSR and bitmap weights only.
+        const asBitmap = await readSparseWeight(reader, entry, backend, { unstructuredFormat: 'bitmap' });
+        assertSameWeight(asBitmap, original, name, dtype, 'bitmap');
+        asBitmap.dispose();
       }
+      const original = weights[0][1];
+      assert.ok(original.sparsity() <= 0.75, `w.csr sparsity ${original.sparsity()}`);
+      const auto = await readSparseWeight(reader, layout.sparse.get('w.csr')!, backend);
+      assert.ok(auto instanceof BitmapMatrix, `w.csr (${csrEncoding} on disk) loaded as ${String(auto)}`);
+      assertSameWeight(auto, original, 'w.csr', dtype, 'bitmap');
+      assert.deepEqual(auto.toDenseSync(), roundTo(dtype, original.toDenseSync()));
+      auto.dispose();
     }
     for (const [, w] of weights) w.dispose();
   });
@@ -146,8 +159,12 @@ describe('checkpoint layout: reading', () => {
     const asI32 = tensors.map((t) => (t.name.endsWith('col_indices') ? { ...t, dtype: 'I32' as const, data: Int32Array.from(t.data as Uint16Array) } : t));
     const reader = await readerOf(asI32, metadata);
     const layout = decodeCheckpointLayout(reader.tensors(), reader.metadata, 'f');
-    const loaded = await readSparseWeight(reader, layout.sparse.get('w')!, backend);
+    const loaded = await readSparseWeight(reader, layout.sparse.get('w')!, backend, { unstructuredFormat: 'csr' });
     assertSameWeight(loaded, csr, 'w');
+    const auto = await readSparseWeight(reader, layout.sparse.get('w')!, backend);
+    assert.ok(auto instanceof BitmapMatrix);
+    assertSameWeight(auto, csr, 'w', 'F32', 'bitmap');
+    auto.dispose();
     const orphan = decodeCheckpointLayout(reader.tensors(), {}, 'f');
     assert.equal(orphan.sparse.size, 0);
     assert.deepEqual([...orphan.orphanParts].sort(), ['w.csr.col_indices', 'w.csr.row_ptr', 'w.csr.values']);
@@ -193,19 +210,108 @@ describe('checkpoint layout: reading', () => {
     await assert.rejects(readSparseWeight(reader, decodeCheckpointLayout(reader.tensors(), metadata, 'f').sparse.get('w')!, backend), /csr weight "w": invalid parts: .*strictly increase/);
 
     const bitmap = await encodeWeights([['w', csr]], { csrEncoding: 'bitmap' });
-    const read = async (change: (t: SafetensorsTensorInput) => SafetensorsTensorInput) => {
+    const read = async (change: (t: SafetensorsTensorInput) => SafetensorsTensorInput, unstructuredFormat?: 'csr' | 'bitmap') => {
       const r = await readerOf(bitmap.tensors.map(change), bitmap.metadata);
-      return readSparseWeight(r, decodeCheckpointLayout(r.tensors(), bitmap.metadata, 'f').sparse.get('w')!, backend);
+      return readSparseWeight(r, decodeCheckpointLayout(r.tensors(), bitmap.metadata, 'f').sparse.get('w')!, backend, { unstructuredFormat });
     };
     const mask = (bytes: number[]) => (t: SafetensorsTensorInput) => (t.name.endsWith('mask') ? { ...t, data: new Uint8Array(bytes) } : t);
     // Row 0 keeps columns 0 and 2 (0b101), row 1 column 2 (0b100); bit 3 is past the 3 columns.
     assert.deepEqual(Array.from(bitmap.tensors[0].data as Uint8Array), [0b101, 0b100]);
-    await assert.rejects(read(mask([0b1101, 0b100])), /bitmap weight "w": invalid parts: mask: row 0 marks columns at or past 3/);
-    await assert.rejects(read(mask([0b111, 0b100])), /the mask marks 4 weights but there are 3 values/);
+    for (const as of ['csr', 'bitmap'] as const) {
+      await assert.rejects(read(mask([0b1101, 0b100]), as), /bitmap weight "w": invalid parts: mask: row 0 marks columns at or past 3/);
+      await assert.rejects(read(mask([0b111, 0b100]), as), /the mask marks 4 weights but there are 3 values/);
+    }
     await assert.rejects(read((t) => (t.name.endsWith('values') ? { ...t, data: new Float32Array([1, Infinity, 3]) } : t)), /tensor "w\.bitmap\.values": element 1 is/);
-    const loaded = await read((t) => t);
+    const loaded = await read((t) => t, 'csr');
     assertSameWeight(loaded, csr, 'w');
     loaded.dispose();
+    // Half the weights kept: a BitmapMatrix by default, holding the stored mask as it is.
+    const auto = await read((t) => t);
+    assert.ok(auto instanceof BitmapMatrix);
+    assert.deepEqual(auto.readArraysSync().mask, new Uint8Array([0b101, 0b100]));
+    assert.deepEqual(auto.readArraysSync().values, new Float32Array([1, 2, 3]));
+    auto.dispose();
+    csr.dispose();
+  });
+
+  it('loads unstructured weights as a BitmapMatrix up to 75% sparsity and a CsrMatrix above, from either encoding on disk', async () => {
+    // 8 x 20 weights keeping every 2nd (50%), every 4th (75%: the last sparsity a bitmap holds) or every 10th (90%).
+    const rows = 8;
+    const cols = 20;
+    const keepingEvery = (k: number, seed: number) => randomSparse(rows, cols, 1, seed).map((v, i) => (i % k === 0 ? v : 0));
+    // 41 of 160 kept (74.4% sparse) and 39 kept (75.6%) on either side of the boundary.
+    const keepingFirst = (n: number, seed: number) => randomSparse(rows, cols, 1, seed).map((v, i) => (i < n ? v : 0));
+    const cases = [
+      ['50%', keepingEvery(2, 11), BitmapMatrix],
+      ['74.4%', keepingFirst(41, 12), BitmapMatrix],
+      ['75%', keepingEvery(4, 13), BitmapMatrix],
+      ['75.6%', keepingFirst(39, 14), CsrMatrix],
+      ['90%', keepingEvery(10, 15), CsrMatrix],
+    ] as const;
+    for (const [label, dense, expected] of cases) {
+      const csr = CsrMatrix.fromDense(dense, rows, cols, backend);
+      for (const csrEncoding of ['csr', 'bitmap'] as const) {
+        const { tensors, metadata } = await encodeWeights([['w', csr]], { csrEncoding });
+        const reader = await readerOf(tensors, metadata);
+        const entry = decodeCheckpointLayout(reader.tensors(), reader.metadata, 'f').sparse.get('w')!;
+        assert.equal(entry.description.format, csrEncoding);
+        const what = `${label} sparse, ${csrEncoding} on disk`;
+        const auto = await readSparseWeight(reader, entry, backend);
+        assert.ok(auto instanceof expected, `${what}: loaded as ${String(auto)}, expected a ${expected.name}`);
+        assert.deepEqual(auto.toDenseSync(), dense, what);
+        assertSameWeight(auto, csr, what, 'F32', expected === BitmapMatrix ? 'bitmap' : 'csr');
+        auto.dispose();
+        // An explicit choice overrides the sparsity.
+        for (const [choice, cls] of [['csr', CsrMatrix], ['bitmap', BitmapMatrix], ['auto', expected]] as const) {
+          const chosen = await readSparseWeight(reader, entry, backend, { unstructuredFormat: choice });
+          assert.ok(chosen instanceof cls, `${what}, ${choice}: loaded as ${String(chosen)}`);
+          assert.deepEqual(chosen.toDenseSync(), dense, `${what}, ${choice}`);
+          chosen.dispose();
+        }
+      }
+      csr.dispose();
+    }
+  });
+
+  it('round-trips a BitmapMatrix as mask and values: exactly with F32 values, within F16 and BF16 rounding', async () => {
+    // Every 2nd weight kept (50% sparse) and every 10th (90%: loads as CSR unless asked for a bitmap); 13 columns leave padding bits in each row's last byte.
+    for (const [every, density] of [[2, 0.5], [10, 0.1]] as const) {
+      const dense = randomSparse(6, 13, 1, 21).map((v, i) => (i % every === 0 ? v : 0));
+      const bitmap = BitmapMatrix.fromDense(dense, 6, 13, backend);
+      const original = bitmap.readArraysSync();
+      for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+        const { tensors, metadata } = await encodeWeights([['w', bitmap]], { valuesDType: dtype });
+        assert.deepEqual(shapes(tensors), [
+          ['w.bitmap.mask', 'U8', [6, 2]],
+          ['w.bitmap.values', dtype, [bitmap.nnz]],
+        ]);
+        assert.deepEqual(JSON.parse(metadata[SPARSEKIT_METADATA_KEY]).tensors.w, { format: 'bitmap', shape: [6, 13] });
+        const reader = await readerOf(tensors, metadata);
+        const entry = decodeCheckpointLayout(reader.tensors(), reader.metadata, 'f').sparse.get('w')!;
+        const loaded = await readSparseWeight(reader, entry, backend, { unstructuredFormat: 'bitmap' });
+        assert.ok(loaded instanceof BitmapMatrix);
+        const got = loaded.readArraysSync();
+        assert.deepEqual(got.mask, original.mask, `mask (${dtype})`);
+        assert.deepEqual(got.rowPtr, original.rowPtr, `rowPtr (${dtype})`);
+        assert.deepEqual(got.values, roundTo(dtype, original.values), `values (${dtype})`);
+        if (dtype === 'F32') assert.deepEqual(loaded.toDenseSync(), dense);
+        else assert.notDeepEqual(got.values, original.values, `${dtype} rounds some of the random values`);
+        loaded.dispose();
+        const auto = await readSparseWeight(reader, entry, backend);
+        assert.ok(density === 0.5 ? auto instanceof BitmapMatrix : auto instanceof CsrMatrix, `${String(auto)} at density ${density}`);
+        assertSameWeight(auto, bitmap, `w at density ${density}`, dtype, density === 0.5 ? 'bitmap' : 'csr');
+        auto.dispose();
+      }
+      bitmap.dispose();
+    }
+  });
+
+  it('rejects an unknown unstructured format, naming the valid ones', async () => {
+    const csr = CsrMatrix.fromDense(randomSparse(3, 5, 0.5, 9), 3, 5, backend);
+    const { tensors, metadata } = await encodeWeights([['w', csr]]);
+    const reader = await readerOf(tensors, metadata);
+    const entry = decodeCheckpointLayout(reader.tensors(), reader.metadata, 'f').sparse.get('w')!;
+    await assert.rejects(readSparseWeight(reader, entry, backend, { unstructuredFormat: 'coo' as never }), /unstructured format must be one of auto, csr, bitmap, got coo/);
     csr.dispose();
   });
 });

@@ -9,6 +9,8 @@ import type { ValuesDType } from '../../src/models/checkpoint-layout.js';
 import { parseDecoderConfig } from '../../src/models/config.js';
 import type { DecoderWeights } from '../../src/models/decoder-weights.js';
 import { expectedDecoderTensors, LAYER_PROJECTIONS, layerPrefix } from '../../src/models/hf-names.js';
+import { BitmapMatrix } from '../../src/sparse/bitmap.js';
+import { csrFromBitmap, csrToBitmap } from '../../src/sparse/bitmap-encoding.js';
 import { BsrMatrix } from '../../src/sparse/bsr.js';
 import { CsrMatrix } from '../../src/sparse/csr.js';
 import type { LinearWeight } from '../../src/sparse/linear.js';
@@ -87,26 +89,49 @@ export function roundTo(dtype: ValuesDType, values: Float32Array): Float32Array 
   return values.map((v) => bitsToF32(dtype === 'F16' ? f16BitsToF32Bits(f32BitsToF16Bits(f32ToBits(v))) : bf16BitsToF32Bits(f32BitsToBf16Bits(f32ToBits(v)))));
 }
 
-/** A weight's host arrays: a dense tensor's values, or a sparse matrix's parts. */
-export function weightArrays(w: LinearWeight): Record<string, unknown> {
+/** The in-memory format an unstructured (CSR or bitmap) weight is expected to load as. */
+export type Unstructured = 'csr' | 'bitmap';
+
+/**
+ * A weight's host arrays: a dense tensor's values, or a sparse matrix's parts. With `unstructured`,
+ * a CSR or bitmap weight's parts are given in that format (the same positions and values).
+ */
+export function weightArrays(w: LinearWeight, unstructured?: Unstructured): Record<string, unknown> {
   if (w instanceof Tensor) return { format: 'dense', shape: [...w.shape], values: w.readSync() };
-  const format = w instanceof CsrMatrix ? 'csr' : w instanceof NmMatrix ? 'nm' : 'bsr';
+  if (w instanceof CsrMatrix && unstructured === 'bitmap') {
+    const a = w.readArraysSync();
+    return { format: 'bitmap', rows: a.rows, cols: a.cols, rowPtr: a.rowPtr, mask: csrToBitmap(a), values: a.values };
+  }
+  if (w instanceof BitmapMatrix && unstructured === 'csr') {
+    const a = w.readArraysSync();
+    return { format: 'csr', rows: a.rows, cols: a.cols, ...csrFromBitmap(a.rows, a.cols, a.mask), values: a.values };
+  }
+  const format = w instanceof CsrMatrix ? 'csr' : w instanceof BitmapMatrix ? 'bitmap' : w instanceof NmMatrix ? 'nm' : 'bsr';
   return { format, ...w.readArraysSync() };
 }
 
-/** Asserts that `got` holds `want` (same format and parts), float values after rounding to `dtype`. */
-export function assertSameWeight(got: LinearWeight, want: LinearWeight, name: string, dtype: ValuesDType = 'F32'): void {
+/**
+ * Asserts that `got` holds `want` (same format and parts), float values after rounding to `dtype`.
+ * With `unstructured`, a CSR or bitmap `want` is expected in that format instead of its own.
+ */
+export function assertSameWeight(got: LinearWeight, want: LinearWeight, name: string, dtype: ValuesDType = 'F32', unstructured?: Unstructured): void {
   const g = weightArrays(got);
-  const w = weightArrays(want);
+  const w = weightArrays(want, unstructured);
   w.values = roundTo(dtype, w.values as Float32Array);
   assert.deepEqual(g, w, `weight ${name} differs`);
 }
 
-/** Every weight of `weights` against the originals by HF name. */
-export function assertSameModel(weights: DecoderWeights, originals: ReadonlyMap<string, LinearWeight>, numLayers: number, dtype: ValuesDType = 'F32'): void {
+/** Every weight of `weights` against the originals by HF name; CSR and bitmap originals expected as `unstructured` when given. */
+export function assertSameModel(
+  weights: DecoderWeights,
+  originals: ReadonlyMap<string, LinearWeight>,
+  numLayers: number,
+  dtype: ValuesDType = 'F32',
+  unstructured?: Unstructured,
+): void {
   assertSameWeight(weights.embedTokens, originals.get('model.embed_tokens.weight')!, 'embed', dtype);
   assertSameWeight(weights.finalNorm, originals.get('model.norm.weight')!, 'norm', dtype);
-  if (originals.has('lm_head.weight')) assertSameWeight(weights.lmHead, originals.get('lm_head.weight')!, 'lm_head', dtype);
+  if (originals.has('lm_head.weight')) assertSameWeight(weights.lmHead, originals.get('lm_head.weight')!, 'lm_head', dtype, unstructured);
   else assert.equal(weights.lmHead, weights.embedTokens, 'a tied lm_head is the embedding tensor');
   assert.equal(weights.layers.length, numLayers);
   weights.layers.forEach((layer, i) => {
@@ -114,7 +139,7 @@ export function assertSameModel(weights: DecoderWeights, originals: ReadonlyMap<
     assertSameWeight(layer.inputNorm, originals.get(`${p}.input_layernorm.weight`)!, `${p} input norm`, dtype);
     assertSameWeight(layer.postAttentionNorm, originals.get(`${p}.post_attention_layernorm.weight`)!, `${p} post norm`, dtype);
     for (const [key, module] of LAYER_PROJECTIONS) {
-      assertSameWeight(layer[key].weight, originals.get(`${p}.${module}.weight`)!, `${p}.${module}`, dtype);
+      assertSameWeight(layer[key].weight, originals.get(`${p}.${module}.weight`)!, `${p}.${module}`, dtype, unstructured);
       const bias = originals.get(`${p}.${module}.bias`);
       if (bias) assertSameWeight(layer[key].bias!, bias, `${p}.${module}.bias`, dtype);
       else assert.equal(layer[key].bias, null, `${p}.${module} has no bias`);

@@ -17,12 +17,14 @@ import { loadModelFolder } from '../../src/models/node/model-folder.js';
 import { writeRandomModelFolder } from '../../src/models/node/random-checkpoint.js';
 import { saveModelFolder } from '../../src/models/node/save-model-folder.js';
 import type { Tensor } from '../../src/core/tensor.js';
-import type { CsrMatrix } from '../../src/sparse/csr.js';
+import { BitmapMatrix } from '../../src/sparse/bitmap.js';
+import { CsrMatrix } from '../../src/sparse/csr.js';
 import type { LinearWeight } from '../../src/sparse/linear.js';
 import { cpuBackend } from '../helpers/cpu.js';
 import { tinyTokenizerConfig, tinyTokenizerJson } from '../io/tiny-tokenizer.js';
 import { makeTempDir } from '../io/helpers.js';
-import { assertSameModel, disposeAll, type FormatSpec, randomModelWeights, tinyLlamaConfig } from './helpers.js';
+import { assertSameModel, assertSameWeight, disposeAll, type FormatSpec, randomModelWeights, roundTo, tinyLlamaConfig } from './helpers.js';
+import { randomSparse } from '../sparse/helpers.js';
 
 let backend: CpuBackend;
 let root: string;
@@ -119,12 +121,18 @@ describe('saveModelFolder + loadModelFolder', () => {
   for (const dtype of ['F32', 'F16', 'BF16'] as const) {
     it(`round-trips CSR, N:M and BSR weights with ${dtype} values`, async () => {
       const { dir, weights } = await savedModel(tinyLlamaConfig(), MIXED, { valuesDType: dtype });
-      const loaded = await loadModelFolder(dir, { backend });
-      // CSR weights this dense go to disk as bitmaps (smaller) and load as CSR.
+      const loaded = await loadModelFolder(dir, { backend, unstructuredFormat: 'csr' });
+      // CSR weights this dense go to disk as bitmaps (smaller) and load as CSR when asked to.
       assert.deepEqual(loaded.source.formats, { bitmap: 5, 'bsr 4x8': 2, 'nm 2:4': 2, dense: 6 });
       assert.equal(loaded.tokenizer, null);
       assertSameModel(loaded.weights, weights, 2, dtype);
       disposeDecoderWeights(loaded.weights);
+      // By default those (about 60% sparse) load as BitmapMatrix, the same positions and values.
+      const auto = await loadModelFolder(dir, { backend });
+      assert.deepEqual(auto.source.formats, { bitmap: 5, 'bsr 4x8': 2, 'nm 2:4': 2, dense: 6 });
+      assert.ok(auto.weights.layers[1].down.weight instanceof BitmapMatrix && auto.weights.lmHead instanceof BitmapMatrix);
+      assertSameModel(auto.weights, weights, 2, dtype, 'bitmap');
+      disposeDecoderWeights(auto.weights);
       disposeAll(weights.values());
     });
   }
@@ -133,7 +141,7 @@ describe('saveModelFolder + loadModelFolder', () => {
     const qwen = tinyLlamaConfig({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', tie_word_embeddings: true });
     const a = await savedModel(qwen, MIXED);
     assert.ok(!a.weights.has('lm_head.weight') && a.weights.has('model.layers.1.self_attn.k_proj.bias') && !a.weights.has('model.layers.1.self_attn.o_proj.bias'));
-    const loaded = await loadModelFolder(a.dir, { backend });
+    const loaded = await loadModelFolder(a.dir, { backend, unstructuredFormat: 'csr' });
     assert.equal(loaded.weights.lmHead, loaded.weights.embedTokens);
     assertSameModel(loaded.weights, a.weights, 2);
     disposeDecoderWeights(loaded.weights);
@@ -161,9 +169,11 @@ describe('saveModelFolder + loadModelFolder', () => {
     const shard = await openSafetensorsFile(join(dir, shardOfQ));
     assert.ok(JSON.parse(shard.metadata.sparsekit).tensors[q]);
     await shard.close();
+    // CSR on disk, about 60% sparse: BitmapMatrix in memory.
     const loaded = await loadModelFolder(dir, { backend });
     assert.equal(loaded.source.files.length, files.length);
-    assertSameModel(loaded.weights, weights, 2, 'BF16');
+    assert.ok(loaded.weights.layers[0].q.weight instanceof BitmapMatrix);
+    assertSameModel(loaded.weights, weights, 2, 'BF16', 'bitmap');
     disposeDecoderWeights(loaded.weights);
     disposeAll(weights.values());
   });
@@ -216,6 +226,9 @@ describe('saveModelFolder + loadModelFolder', () => {
     assert.deepEqual(loaded.source.formats, { 'bsr 8x8': 2, bitmap: 6, 'nm 2:4': 6 });
     const q = loaded.weights.layers[0].q.weight as { sparsity(): number };
     assert.equal(q.sparsity(), 0.5);
+    const k = loaded.weights.layers[0].k.weight;
+    assert.ok(k instanceof BitmapMatrix, `a 50% unstructured weight loads as ${String(k)}`);
+    assert.equal(k.sparsity(), 0.5);
     disposeDecoderWeights(loaded.weights);
   });
 
@@ -224,7 +237,74 @@ describe('saveModelFolder + loadModelFolder', () => {
     const host = hostBackend();
     const loaded = await loadModelFolder(dir, { backend: host });
     assert.ok(loaded.weights.tensors().every((t) => t.backend === host));
-    assertSameModel(loaded.weights, weights, 2, 'F16');
+    assert.ok(loaded.weights.layers[0].q.weight instanceof BitmapMatrix);
+    assertSameModel(loaded.weights, weights, 2, 'F16', 'bitmap');
+    const asCsr = await loadModelFolder(dir, { backend: host, unstructuredFormat: 'csr' });
+    assert.ok(asCsr.weights.tensors().every((t) => t.backend === host));
+    assertSameModel(asCsr.weights, weights, 2, 'F16');
+    disposeAll(weights.values());
+  });
+
+  it('loads unstructured weights by sparsity (bitmap up to 75%, CSR above) unless told which, and round-trips BitmapMatrix weights', async () => {
+    const config = tinyLlamaConfig();
+    const weights = randomModelWeights(config, backend);
+    const replace = (name: string, w: LinearWeight) => {
+      weights.get(name)!.dispose();
+      weights.set(name, w);
+    };
+    // q 50% and down 87.5% sparse as CSR; o 50% and up 87.5% sparse as BitmapMatrix.
+    const q = 'model.layers.0.self_attn.q_proj.weight';
+    const down = 'model.layers.0.mlp.down_proj.weight';
+    const o = 'model.layers.1.self_attn.o_proj.weight';
+    const up = 'model.layers.1.mlp.up_proj.weight';
+    const exactly = (rows: number, cols: number, every: number, seed: number) => randomSparse(rows, cols, 1, seed).map((v, i) => (i % every === 0 ? v : 0));
+    replace(q, CsrMatrix.fromDense(exactly(32, 32, 2, 1), 32, 32, backend));
+    replace(down, CsrMatrix.fromDense(exactly(32, 48, 8, 2), 32, 48, backend));
+    replace(o, BitmapMatrix.fromDense(exactly(32, 32, 2, 3), 32, 32, backend));
+    replace(up, BitmapMatrix.fromDense(exactly(48, 32, 8, 4), 48, 32, backend));
+    const sparsityOf = (name: string) => (weights.get(name) as CsrMatrix | BitmapMatrix).sparsity();
+    assert.deepEqual([q, down, o, up].map(sparsityOf), [0.5, 0.875, 0.5, 0.875]);
+    for (const dtype of ['F32', 'F16', 'BF16'] as const) {
+      const dir = fresh('unstructured');
+      // CSR weights go to disk as bitmaps (smaller at these densities), or as CSR parts with csrEncoding 'csr'.
+      const csrEncoding = dtype === 'F16' ? 'csr' : 'auto';
+      await saveModelFolder(dir, { config, weights, valuesDType: dtype, csrEncoding });
+      const at = (loaded: Awaited<ReturnType<typeof loadModelFolder>>): Record<string, LinearWeight> => ({
+        [q]: loaded.weights.layers[0].q.weight,
+        [down]: loaded.weights.layers[0].down.weight,
+        [o]: loaded.weights.layers[1].o.weight,
+        [up]: loaded.weights.layers[1].up.weight,
+      });
+      const auto = await loadModelFolder(dir, { backend });
+      assert.deepEqual(auto.source.formats, csrEncoding === 'csr' ? { csr: 2, bitmap: 2, dense: 11 } : { bitmap: 4, dense: 11 });
+      const expected: Record<string, 'csr' | 'bitmap'> = { [q]: 'bitmap', [down]: 'csr', [o]: 'bitmap', [up]: 'csr' };
+      for (const [name, w] of Object.entries(at(auto))) {
+        assert.ok(w instanceof (expected[name] === 'bitmap' ? BitmapMatrix : CsrMatrix), `${name} (${dtype}) loaded as ${String(w)}`);
+        assertSameWeight(w, weights.get(name)!, name, dtype, expected[name]);
+        assert.deepEqual((w as CsrMatrix | BitmapMatrix).toDenseSync(), roundTo(dtype, (weights.get(name) as CsrMatrix | BitmapMatrix).toDenseSync()), name);
+      }
+      disposeDecoderWeights(auto.weights);
+      for (const choice of ['csr', 'bitmap'] as const) {
+        const chosen = await loadModelFolder(dir, { backend, unstructuredFormat: choice });
+        for (const [name, w] of Object.entries(at(chosen))) {
+          assert.ok(w instanceof (choice === 'bitmap' ? BitmapMatrix : CsrMatrix), `${name} (${dtype}, ${choice}) loaded as ${String(w)}`);
+          assertSameWeight(w, weights.get(name)!, name, dtype, choice);
+        }
+        // A BitmapMatrix comes back with its mask as it was, and its values exactly at F32.
+        if (choice === 'bitmap') {
+          for (const name of [o, up]) {
+            const got = (at(chosen)[name] as BitmapMatrix).readArraysSync();
+            const want = (weights.get(name) as BitmapMatrix).readArraysSync();
+            assert.deepEqual(got.mask, want.mask, `${name} mask`);
+            if (dtype === 'F32') assert.deepEqual(got.values, want.values, `${name} values`);
+          }
+        }
+        disposeDecoderWeights(chosen.weights);
+      }
+    }
+    const dir = fresh('unstructured');
+    await saveModelFolder(dir, { config, weights });
+    await assert.rejects(loadModelFolder(dir, { backend, unstructuredFormat: 'coo' as never }), /unstructured format must be one of auto, csr, bitmap, got coo/);
     disposeAll(weights.values());
   });
 

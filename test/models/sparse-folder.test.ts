@@ -54,9 +54,14 @@ describe('sparse model folders', () => {
     await saveModelFolder(denseDir, { config, weights: sparse, tokenizerFrom: SOURCE, storeDense: true });
     const a = await loadModelFolder(sparseDir);
     const b = await loadModelFolder(denseDir);
-    // One weight in three kept: the CSR weights go to disk as bitmaps (smaller) and load as CSR.
+    // One weight in three kept: the CSR weights go to disk as bitmaps (smaller) and load as bitmaps
+    // (67% sparse: <= 75%), or as CSR when asked to.
     assert.deepEqual(a.source.formats, { bitmap: 4, 'nm 2:4': 6, 'bsr 16x16': 2, dense: 3 });
-    assert.equal(formatOf(a.weights.layers[0].q.weight), 'csr');
+    assert.equal(formatOf(a.weights.layers[0].q.weight), 'bitmap');
+    assert.equal(formatOf(a.weights.layers[1].k.weight), 'bitmap');
+    const c = await loadModelFolder(sparseDir, { unstructuredFormat: 'csr' });
+    assert.equal(formatOf(c.weights.layers[0].q.weight), 'csr');
+    assert.equal(formatOf(c.weights.layers[1].k.weight), 'csr');
     assert.equal(formatOf(a.weights.layers[0].gate.weight), 'nm');
     assert.equal(formatOf(b.weights.layers[0].gate.weight), 'dense');
     assert.ok(a.source.bytes < b.source.bytes * 0.8, `sparse folder ${a.source.bytes} bytes vs dense ${b.source.bytes}`);
@@ -66,6 +71,8 @@ describe('sparse model folders', () => {
       const cache = model.createCache(ids.length);
       return model.forward([{ tokens: ids, cache }], { allLogits: true }).readSync();
     };
-    assertClose(logits(a), logits(b), 1e-5, 'sparse vs dense-stored logits');
+    const dense = logits(b);
+    assertClose(logits(a), dense, 1e-5, 'sparse (bitmap) vs dense-stored logits');
+    assertClose(logits(c), dense, 1e-5, 'sparse (CSR) vs dense-stored logits');
   });
 });

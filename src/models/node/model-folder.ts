@@ -19,6 +19,7 @@ import type { SafetensorsTensorInfo } from '../../io/safetensors-format.js';
 import type { SafetensorsReader } from '../../io/safetensors-reader.js';
 import type { TextTokenizer } from '../../io/tokenizer.js';
 import type { LinearWeight } from '../../sparse/linear.js';
+import { type UnstructuredFormatChoice, unstructuredFormatFor } from '../../sparse/unstructured.js';
 import { decodeCheckpointLayout, describeSparseFormat, readSparseWeight, type SparseWeightEntry, weightOfPart } from '../checkpoint-layout.js';
 import { parseDecoderConfig } from '../config.js';
 import type { DecoderConfig } from '../decoder-config.js';
@@ -41,6 +42,8 @@ export interface LoadModelFolderOptions {
   checkFinite?: boolean;
   /** Load tokenizer.json when present (default true). */
   tokenizer?: boolean;
+  /** In-memory format of unstructured sparse weights: 'auto' (default; bitmap up to 75% sparsity, CSR above), 'csr' or 'bitmap'. */
+  unstructuredFormat?: UnstructuredFormatChoice;
 }
 
 export interface ModelFolderSource {
@@ -76,6 +79,7 @@ export async function loadModelConfig(dir: string): Promise<DecoderConfig> {
 }
 
 export async function loadModelFolder(dir: string, options: LoadModelFolderOptions = {}): Promise<LoadedModelFolder> {
+  if (options.unstructuredFormat !== undefined) unstructuredFormatFor(0, options.unstructuredFormat); // rejects an unknown choice up front
   const config = await loadModelConfig(dir);
   const backend = options.backend ?? getBackend();
   const tokenizer = options.tokenizer === false ? null : await loadTokenizerIfPresent(dir);
@@ -97,7 +101,7 @@ export async function loadModelFolder(dir: string, options: LoadModelFolderOptio
       const weight: LinearWeight =
         where.kind === 'dense'
           ? await loadDense(where.reader, where.info, e.shape, backend, checkFinite)
-          : await readSparseWeight(where.reader, where.entry, backend, { checkFinite });
+          : await readSparseWeight(where.reader, where.entry, backend, { checkFinite, unstructuredFormat: options.unstructuredFormat });
       if (e.kind === 'linear') {
         const format = where.kind === 'dense' ? 'dense' : describeSparseFormat(where.entry.description);
         formats[format] = (formats[format] ?? 0) + 1;
