@@ -29,6 +29,7 @@ export const KERNEL_NAMES = [
   'bitmap_spmv',
   'bitmap_columns',
   'bitmap_spmv_group',
+  'bitmap_spmm',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];

@@ -106,8 +106,10 @@ export class SparseKernels {
 
   /**
    * Bitmap weights: one activation row through bitmap_spmv (values expanded by their mask bits
-   * against contiguous activations); several rows through the CSR kernels, on column indices
-   * decoded from the mask for this call.
+   * against contiguous activations); several rows through bitmap_spmm (column indices decoded a
+   * block of rows at a time into each thread's scratch, then CSR's tiled loop). Beyond 65536
+   * columns (u16 indices), the columns of the whole weight are decoded to i32 for this call and
+   * the CSR kernels run on them.
    */
   bitmap(x: Tensor, w: BitmapParts): Tensor {
     const { M, K, y } = this.prepare(x, w.rows);
@@ -119,6 +121,16 @@ export class SparseKernels {
     if (M === 1 && maskBytes * 8 <= X_STAGING_FLOATS) {
       this.stageXPadded(x, K, maskBytes);
       this.run('bitmap_spmv', [ptr, mask, values, this.cpu.offsetOf(y), maskBytes], this.rowBounds(w.rows, w.rows * K));
+      return y;
+    }
+    if (M > 1 && K <= U16_MAX_COLS) {
+      const xt = this.packTiles(x, M, K);
+      try {
+        const args = [ptr, mask, values, xt, this.cpu.offsetOf(y), M, w.rows, K, maskBytes, this.cpu.gemmScratchOffset, this.cpu.gemmScratchStride];
+        this.run('bitmap_spmm', args, this.rowBounds(w.rows, nnz * M, rowPtr));
+      } finally {
+        this.cpu.heap.free(xt);
+      }
       return y;
     }
     const wide = K > U16_MAX_COLS ? 1 : 0;

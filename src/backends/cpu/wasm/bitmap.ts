@@ -9,7 +9,7 @@
 // the CSR kernels (and this format's batched path, which runs them) skip those columns.
 // Reference: src/backends/cpu/reference/sparse-linear.ts (linearBitmapReference).
 import { hsum, madd, zero } from './simd';
-import { X_STAGING, pinLine } from './csr';
+import { X_STAGING, pinLine, storeColumn } from './csr';
 
 // Per mask byte b (columns 8g..8g+8), 64 bytes: the i8x16.swizzle controls that place the kept
 // values of the low nibble (from the 16 bytes at the row's value pointer) and of the high nibble
@@ -19,7 +19,18 @@ import { X_STAGING, pinLine } from './csr';
 export const BITMAP_TABLE: usize = 832 * 1024;
 const ZERO_LANE: u8 = 0x80;
 
+// Per mask byte, the positions of its set bits as 8 u16 lanes (ascending, unused lanes 0), for
+// decoding column indices without a branch per bit: 4 KiB after BITMAP_TABLE.
+const POSITIONS_TABLE: usize = BITMAP_TABLE + 16384;
+
 export function bitmap_table_init(): void {
+  for (let b = 0; b < 256; b++) {
+    let k = 0;
+    for (let j = 0; j < 8; j++) store<u16>(POSITIONS_TABLE + (<usize>b << 4) + (<usize>j << 1), 0);
+    for (let j = 0; j < 8; j++) {
+      if ((b >> j) & 1) store<u16>(POSITIONS_TABLE + (<usize>b << 4) + (<usize>(k++) << 1), <u16>j);
+    }
+  }
   for (let b = 0; b < 256; b++) {
     const entry = BITMAP_TABLE + (<usize>b << 6);
     const lo = b & 15;
@@ -146,5 +157,57 @@ export function bitmap_columns(rowStart: usize, masks: usize, out: usize, maskBy
         b &= b - 1;
       }
     }
+  }
+}
+
+// Several activation rows: xt holds x transposed in tiles of 16 batch columns (transpose.ts), as
+// for csr_spmm. Each thread decodes the column indices of as many rows as its scratch holds (u16,
+// so K <= 65536), then runs those rows over every tile of xt, each kept value doing 16
+// multiply-adds: the CSR kernel's loop without storing CSR's indices for the whole weight.
+export function bitmap_spmm(
+  rowStart: usize, masks: usize, vals: usize, xt: usize, y: usize, M: i32, N: i32, K: i32, maskBytes: i32,
+  scratch: usize, scratchStride: usize, begin: i32, end: i32, thread: i32,
+): void {
+  const tiles = (M + 15) >> 4;
+  const tileBytes = (<usize>K) << 6;
+  const columns = scratch + <usize>thread * scratchStride;
+  // Each mask byte writes 8 lanes (16 bytes) however many bits it has: keep 8 columns of slack.
+  const capacity = <u32>(scratchStride >> 1) - 8;
+  let r0 = begin;
+  while (r0 < end) {
+    const base = load<u32>(rowStart + (<usize>r0 << 2));
+    // At least one row: it has at most K <= 65536 columns, 128 KiB, within the GEMM scratch.
+    let r1 = r0 + 1;
+    while (r1 < end && load<u32>(rowStart + (<usize>(r1 + 1) << 2)) - base <= capacity) r1++;
+    for (let r = r0; r < r1; r++) {
+      let k = <usize>(load<u32>(rowStart + (<usize>r << 2)) - base);
+      const m = masks + <usize>r * <usize>maskBytes;
+      let first = i16x8.splat(0);
+      const eight = i16x8.splat(8);
+      for (let g: usize = 0; g < <usize>maskBytes; g++) {
+        const b = <usize>load<u8>(m + g);
+        v128.store(columns + (k << 1), i16x8.add(first, v128.load(b << 4, POSITIONS_TABLE)));
+        k += <usize>popcnt(b);
+        first = i16x8.add(first, eight);
+      }
+    }
+    for (let tile = 0; tile < tiles; tile++) {
+      const xtile = xt + <usize>tile * tileBytes;
+      for (let r = r0; r < r1; r++) {
+        const j0 = <usize>load<u32>(rowStart + (<usize>r << 2));
+        const j1 = <usize>load<u32>(rowStart + (<usize>r << 2), 4);
+        let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+        for (let j = j0; j < j1; j++) {
+          const w = v128.load32_splat(vals + (j << 2));
+          const src = xtile + (<usize>load<u16>(columns + ((j - <usize>base) << 1)) << 6);
+          a0 = madd(w, v128.load(src), a0);
+          a1 = madd(w, v128.load(src, 16), a1);
+          a2 = madd(w, v128.load(src, 32), a2);
+          a3 = madd(w, v128.load(src, 48), a3);
+        }
+        storeColumn(y, N, tile << 4, min(16, M - (tile << 4)), r, a0, a1, a2, a3);
+      }
+    }
+    r0 = r1;
   }
 }

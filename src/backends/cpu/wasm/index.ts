@@ -23,4 +23,4 @@ export { block_sparse_attention_f32, block_sparse_scratch_bytes } from './sparse
 export { csr_spmv_staged_group, bitmap_spmv_group, nm24_spmv_group, gemv_t_f32_group } from './linear-group';
 export { query_key_logits_f32 } from './query-key-logits';
 export { silu_f32 } from './activation';
-export { bitmap_spmv, bitmap_columns, bitmap_table_init } from './bitmap';
+export { bitmap_spmv, bitmap_spmm, bitmap_columns, bitmap_table_init } from './bitmap';
