@@ -1,7 +1,7 @@
 /**
  * The decode benchmark: a generated ~100M-parameter Llama (random weights; no download) run
- * dense and with its block Linears stored sparse (50% unstructured CSR, 2:4, 90% unstructured
- * CSR). Reports prefill and decode tokens/s, weight and KV-cache bytes, and decode speedup over
+ * dense and with its block Linears stored sparse (50% unstructured as bitmap rows, the format
+ * sparsekit stores 50% in, and as CSR for comparison; 2:4; 90% unstructured CSR). Reports prefill and decode tokens/s, weight and KV-cache bytes, and decode speedup over
  * the dense model measured in the same run. Embeddings and the LM head stay dense in every
  * variant, as pruning methods leave them (Wanda, SparseGPT).
  */
@@ -11,6 +11,7 @@ import { tensor } from '../core/ops.js';
 import type { DecoderConfig } from '../models/decoder-config.js';
 import { DecoderModel } from '../models/llama.js';
 import { randomDecoderWeights, type LinearBuilder } from '../models/random-weights.js';
+import { BitmapMatrix } from '../sparse/bitmap.js';
 import { CsrMatrix } from '../sparse/csr.js';
 import { weightBytes } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
@@ -18,7 +19,7 @@ import { quantile } from './timing.js';
 import { seedOfName, unstructuredSparse } from './weights.js';
 
 export interface DecodeRecord {
-  format: 'dense' | 'csr' | 'nm';
+  format: 'dense' | 'csr' | 'bitmap' | 'nm';
   /** Fraction of zeros in the decoder blocks' Linear weights. */
   sparsity: number;
   pattern: string | null;
@@ -78,6 +79,7 @@ interface Variant {
 
 export const DECODE_VARIANTS: readonly Variant[] = [
   { format: 'dense', sparsity: 0, pattern: null, linear: (_n, d, r, c, b) => tensor(d, [r, c], 'f32', b) },
+  { format: 'bitmap', sparsity: 0.5, pattern: null, linear: (n, d, r, c, b) => BitmapMatrix.fromDense(unstructuredSparse(d, r, c, 0.5, seedOfName(n)), r, c, b) },
   { format: 'csr', sparsity: 0.5, pattern: null, linear: (n, d, r, c, b) => CsrMatrix.fromDense(unstructuredSparse(d, r, c, 0.5, seedOfName(n)), r, c, b) },
   { format: 'nm', sparsity: 0.5, pattern: '2:4', linear: (_n, d, r, c, b) => NmMatrix.fromDenseByMagnitude(d, r, c, 2, 4, b) },
   { format: 'csr', sparsity: 0.9, pattern: null, linear: (n, d, r, c, b) => CsrMatrix.fromDense(unstructuredSparse(d, r, c, 0.9, seedOfName(n)), r, c, b) },

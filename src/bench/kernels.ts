@@ -8,13 +8,14 @@ import type { Backend } from '../core/backend.js';
 import { matmul, tensor } from '../core/ops.js';
 import type { Tensor } from '../core/tensor.js';
 import { BsrMatrix } from '../sparse/bsr.js';
+import { BitmapMatrix } from '../sparse/bitmap.js';
 import { CsrMatrix } from '../sparse/csr.js';
 import { linear, type LinearWeight, weightBytes } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
 import { measureRounds, type RoundsOptions, type Timing } from './timing.js';
 import { blockSparse, randomDense, unstructuredSparse, zeroFraction } from './weights.js';
 
-export type KernelFormat = 'dense' | 'csr' | 'nm' | 'bsr' | 'ort';
+export type KernelFormat = 'dense' | 'csr' | 'bitmap' | 'nm' | 'bsr' | 'ort';
 
 export interface KernelRecord {
   format: KernelFormat;
@@ -56,6 +57,8 @@ export interface KernelSuiteOptions {
   readonly shapes: ReadonlyArray<readonly [number, number]>;
   readonly batches: readonly number[];
   readonly csrSparsities: readonly number[];
+  /** Unstructured sparsities also run as bitmap rows (the format sparsekit stores them in up to 75%). */
+  readonly bitmapSparsities: readonly number[];
   readonly bsrSparsities: readonly number[];
   readonly blockSize: number;
   readonly timing: RoundsOptions;
@@ -69,6 +72,7 @@ export const FULL_KERNEL_SUITE: KernelSuiteOptions = {
   ],
   batches: [1, 8, 128],
   csrSparsities: [0.5, 0.7, 0.9, 0.95],
+  bitmapSparsities: [0.5, 0.7],
   bsrSparsities: [0.7, 0.9],
   blockSize: 16,
   timing: { rounds: 3, warmupRuns: 2, minRuns: 9, minTimeMs: 600, maxRuns: 150 },
@@ -82,8 +86,13 @@ export const QUICK_KERNEL_SUITE: KernelSuiteOptions = {
   timing: { rounds: 2, warmupRuns: 2, minRuns: 6, minTimeMs: 200, maxRuns: 60 },
 };
 
+const NM_PATTERNS: readonly (readonly [number, number])[] = [
+  [2, 4],
+  [4, 8],
+];
+
 interface SparseCase {
-  readonly format: 'csr' | 'nm' | 'bsr';
+  readonly format: 'csr' | 'bitmap' | 'nm' | 'bsr';
   readonly pattern: string | null;
   readonly sparsity: number;
   readonly weight: LinearWeight;
@@ -93,7 +102,7 @@ interface SparseCase {
 }
 
 export function kernelCaseCount(options: KernelSuiteOptions): number {
-  const perBatch = 2 + options.csrSparsities.length + 1 + options.bsrSparsities.length;
+  const perBatch = 2 + options.csrSparsities.length + options.bitmapSparsities.length + NM_PATTERNS.length + options.bsrSparsities.length;
   return options.shapes.length * options.batches.length * perBatch;
 }
 
@@ -171,7 +180,12 @@ async function buildSparseCases(backend: Backend, dense: Float32Array, rows: num
     const host = unstructuredSparse(dense, rows, cols, s, options.seed + Math.round(s * 1000));
     add('csr', null, host, CsrMatrix.fromDense(host, rows, cols, backend));
   }
-  for (const [n, m] of [[2, 4], [4, 8]]) {
+  for (const s of options.bitmapSparsities) {
+    // The same positions as the CSR case of this sparsity (same seed).
+    const host = unstructuredSparse(dense, rows, cols, s, options.seed + Math.round(s * 1000));
+    add('bitmap', null, host, BitmapMatrix.fromDense(host, rows, cols, backend));
+  }
+  for (const [n, m] of NM_PATTERNS) {
     const nm = NmMatrix.fromDenseByMagnitude(dense, rows, cols, n, m, backend);
     add('nm', `${n}:${m}`, await nm.toDense(), nm);
   }

@@ -3,7 +3,7 @@
  * can be measured on the decode benchmark's ~100M model (the pruned model itself, a few million
  * parameters, is too small for its Linears to dominate decode time). Block l of the target takes
  * the structure of the pruned model's block floor(l * L_pruned / L_target), projection by
- * projection: the Linear's achieved sparsity and storage format (dense, CSR, N:M, BSR), or for
+ * projection: the Linear's achieved sparsity and storage format (dense, CSR, bitmap, N:M, BSR), or for
  * structured pruning the fraction of MLP channels and KV groups each block kept. Weights are
  * random: speed depends on the structure, not on the values.
  */
@@ -12,6 +12,7 @@ import { type DecoderConfig, type LayerShape, layerShapeOf } from '../models/dec
 import { LAYER_PROJECTIONS, layerPrefix, type ProjectionKey } from '../models/hf-names.js';
 import type { LinearBuilder } from '../models/random-weights.js';
 import type { PrunedLayerReport } from '../pruning/pipeline.js';
+import { BitmapMatrix } from '../sparse/bitmap.js';
 import { BsrMatrix } from '../sparse/bsr.js';
 import { CsrMatrix } from '../sparse/csr.js';
 import { NmMatrix } from '../sparse/nm.js';
@@ -31,7 +32,7 @@ export interface ProfiledModelPlan {
 
 interface LinearStructure {
   readonly sparsity: number;
-  /** 'dense', 'csr', 'nm N:M' or 'bsr RxC', as the pruning report labels formats. */
+  /** 'dense', 'csr', 'bitmap', 'nm N:M' or 'bsr RxC', as the pruning report labels formats. */
   readonly format: string;
 }
 
@@ -65,6 +66,7 @@ export function planProfiledModel(target: DecoderConfig, dense: DecoderConfig, p
     const s = structures.get(name) ?? { sparsity: 0, format: 'dense' };
     const [kind, detail] = s.format.split(' ');
     if (kind === 'csr') return CsrMatrix.fromDense(unstructuredSparse(data, rows, cols, s.sparsity, seedOfName(name)), rows, cols, backend);
+    if (kind === 'bitmap') return BitmapMatrix.fromDense(unstructuredSparse(data, rows, cols, s.sparsity, seedOfName(name)), rows, cols, backend);
     if (kind === 'nm') {
       const [n, m] = detail.split(':').map(Number);
       return NmMatrix.fromDenseByMagnitude(data, rows, cols, n, m, backend);
