@@ -65,6 +65,11 @@ const PIN_BASE: usize = 768 * 1024;
   return sum;
 }
 
+// Eight nonzeros of one row at vi (values) and ci (u16 indices), added to acc.
+@inline function stagedStep8(vi: usize, ci: usize, acc: v128): v128 {
+  return madd(v128.load(vi, 16), gather4Staged(ci + 8), madd(v128.load(vi), gather4Staged(ci), acc));
+}
+
 // y[r] for rows [begin, end), one activation row staged at X_STAGING, u16 column indices.
 // Four rows at a time, through the nonzeros all four have: eight streams of values and indices
 // in flight instead of two, which matters once weights come from DRAM rather than cache
@@ -82,15 +87,22 @@ export function csr_spmv_staged(rowPtr: usize, colIdx: usize, vals: usize, y: us
     const s3 = <usize>load<u32>(rowPtr + (<usize>r3 << 2)), e3 = <usize>load<u32>(rowPtr + (<usize>r3 << 2), 4);
     const common = min(min(e0 - s0, e1 - s1), min(e2 - s2, e3 - s3)) & ~3;
     let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
-    for (let j: usize = 0; j < common; j += 4) {
-      a0 = madd(v128.load(vals + ((s0 + j) << 2)), gather4Staged(colIdx + ((s0 + j) << 1)), a0);
+    let j: usize = 0;
+    for (; j + 8 <= common; j += 8) {
+      a0 = stagedStep8(vals + ((s0 + j) << 2), colIdx + ((s0 + j) << 1), a0);
       v128.store(pin, a0);
-      a1 = madd(v128.load(vals + ((s1 + j) << 2)), gather4Staged(colIdx + ((s1 + j) << 1)), a1);
+      a1 = stagedStep8(vals + ((s1 + j) << 2), colIdx + ((s1 + j) << 1), a1);
       v128.store(pin, a1, 16);
-      a2 = madd(v128.load(vals + ((s2 + j) << 2)), gather4Staged(colIdx + ((s2 + j) << 1)), a2);
+      a2 = stagedStep8(vals + ((s2 + j) << 2), colIdx + ((s2 + j) << 1), a2);
       v128.store(pin, a2, 32);
-      a3 = madd(v128.load(vals + ((s3 + j) << 2)), gather4Staged(colIdx + ((s3 + j) << 1)), a3);
+      a3 = stagedStep8(vals + ((s3 + j) << 2), colIdx + ((s3 + j) << 1), a3);
       v128.store(pin, a3, 48);
+    }
+    if (j < common) {
+      a0 = madd(v128.load(vals + ((s0 + j) << 2)), gather4Staged(colIdx + ((s0 + j) << 1)), a0);
+      a1 = madd(v128.load(vals + ((s1 + j) << 2)), gather4Staged(colIdx + ((s1 + j) << 1)), a1);
+      a2 = madd(v128.load(vals + ((s2 + j) << 2)), gather4Staged(colIdx + ((s2 + j) << 1)), a2);
+      a3 = madd(v128.load(vals + ((s3 + j) << 2)), gather4Staged(colIdx + ((s3 + j) << 1)), a3);
     }
     store<f32>(y + (<usize>r0 << 2), stagedRowTail(colIdx, vals, s0 + common, e0, a0));
     store<f32>(y + (<usize>r1 << 2), stagedRowTail(colIdx, vals, s1 + common, e1, a1));
