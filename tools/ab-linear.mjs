@@ -5,6 +5,7 @@
 //   ...change and rebuild (npm run build)...
 //   node tools/ab-linear.mjs --a /tmp/before --b dist [--shapes 4096x768,768x2048] [--formats dense,csr50,nm24]
 //                            [--batch 1] [--copies 8] [--rounds 16] [--threads 2]
+// With --a and --b the same build, it compares formats with each other (e.g. csr60,bitmap60).
 // Each side holds `copies` weights per shape and format and cycles through them, so with enough
 // copies the weights come from DRAM as in a model's decode step (one copy: re-read from cache).
 // Before timing, both sides' outputs are compared; a difference is printed (it may be rounding,
@@ -27,7 +28,7 @@ const { values: flags } = parseArgs({
 });
 if (!flags.a) throw new Error('ab-linear: --a DIR (a dist/ folder of the build to compare against) is required');
 
-// Weight builders by name: dense, csrNN (NN% of zeros, random positions), nmNM (n:m by magnitude).
+// Weight builders by name: dense, csrNN and bitmapNN (NN% of zeros, random positions), nmNM (n:m by magnitude).
 function builderOf(name) {
   if (name === 'dense') return (L, a, r, c, be) => L.ops.tensor(a, [r, c], 'f32', be);
   const csr = /^csr(\d+)$/.exec(name);
@@ -35,9 +36,14 @@ function builderOf(name) {
     const zeros = Number(csr[1]) / 100;
     return (L, a, r, c, be, rng) => L.csr.CsrMatrix.fromDense(a.map((v) => (rng() < zeros ? 0 : v)), r, c, be);
   }
+  const bitmap = /^bitmap(\d+)$/.exec(name);
+  if (bitmap) {
+    const zeros = Number(bitmap[1]) / 100;
+    return (L, a, r, c, be, rng) => L.bitmap.BitmapMatrix.fromDense(a.map((v) => (rng() < zeros ? 0 : v)), r, c, be);
+  }
   const nm = /^nm(\d)(\d+)$/.exec(name);
   if (nm) return (L, a, r, c, be) => L.nm.NmMatrix.fromDenseByMagnitude(a, r, c, Number(nm[1]), Number(nm[2]), be);
-  throw new Error(`ab-linear: unknown format ${name} (dense, csrNN, nmNM)`);
+  throw new Error(`ab-linear: unknown format ${name} (dense, csrNN, bitmapNN, nmNM)`);
 }
 
 function lcg(seed) {
@@ -54,6 +60,7 @@ const load = async (dir) => {
     cpu: await import(`${root}/src/backends/cpu/node/index.js`),
     ops: await import(`${root}/src/core/ops.js`),
     csr: await import(`${root}/src/sparse/csr.js`),
+    bitmap: await import(`${root}/src/sparse/bitmap.js`),
     nm: await import(`${root}/src/sparse/nm.js`),
     linear: (await import(`${root}/src/sparse/linear.js`)).linear,
   };

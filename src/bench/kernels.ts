@@ -57,7 +57,7 @@ export interface KernelSuiteOptions {
   readonly shapes: ReadonlyArray<readonly [number, number]>;
   readonly batches: readonly number[];
   readonly csrSparsities: readonly number[];
-  /** Unstructured sparsities also run as bitmap rows (the format sparsekit stores them in up to 75%). */
+  /** Unstructured sparsities also run as bitmap rows (the format sparsekit stores them in up to 60%). */
   readonly bitmapSparsities: readonly number[];
   readonly bsrSparsities: readonly number[];
   readonly blockSize: number;

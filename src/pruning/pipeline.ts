@@ -244,7 +244,7 @@ function storeAs(pattern: PatternSpec, w: Float32Array, rows: number, cols: numb
   if (pattern.kind === 'nm') return NmMatrix.fromDense(w, rows, cols, pattern.n, pattern.m, backend);
   if (pattern.kind === 'block') return BsrMatrix.fromDense(w, rows, cols, pattern.rows, pattern.cols, backend);
   const zeros = w.reduce((n, v) => (v === 0 ? n + 1 : n), 0);
-  // Bitmap rows up to 75% sparsity, CSR above (sparse/unstructured.ts).
+  // Bitmap rows up to 60% sparsity, CSR above (sparse/unstructured.ts).
   return zeros / w.length >= SPARSE_MIN_SPARSITY ? unstructuredFromDense(w, rows, cols, backend) : tensor(w, [rows, cols], 'f32', backend);
 }
 

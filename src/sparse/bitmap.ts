@@ -3,7 +3,7 @@
  * order (the "bitmap" of docs/sparse-checkpoint.md, now also a format in memory). At 50% this is
  * 2.125 bytes per weight against CSR's 3 (f32 value + u16 index) and dense's 4, and its batch-1
  * kernel reads activations contiguously and expands the kept values in registers instead of
- * gathering one activation per value: the layout for unstructured sparsity below about 75%,
+ * gathering one activation per value: the layout for unstructured sparsity up to about 60%,
  * where CSR's index bytes and gathers cancel most of what it saves (SpInfer, Fan et al., EuroSys
  * 2025, makes the same case on GPUs). CSR stays the better format at high sparsity, where a
  * bitmap still walks every column.

@@ -1,9 +1,10 @@
 /**
- * Which format holds an unstructured sparse weight best: bitmap rows up to 75% sparsity, CSR
- * above. Measured on the 98 block Linears of the ~100M benchmark model at batch 1 (a decode
- * step), 2 threads, weights from DRAM: bitmap ran 1.34x faster than CSR at 30% sparsity, 1.25x
- * at 50%, 1.04x at 70%, and 0.74x at 85%, where CSR skips the most and a bitmap still walks
- * every column. At 50% a bitmap also takes 2.125 bytes per weight against CSR's 3.
+ * Which format holds an unstructured sparse weight best: bitmap rows up to 60% sparsity, CSR
+ * above. Measured at batch 1, 2 threads, weights from DRAM (tools/ab-linear.mjs, 4096x4096,
+ * 4096x768, 768x2048, 2048x768): bitmap ran 1.1-1.2x faster than CSR at 50%, the two within
+ * +-5% of each other at 60%, and CSR 1.1-1.2x faster at 70% (1.4x on 11008x4096 in bench
+ * kernels), since a bitmap still walks every column while CSR touches only the kept ones. At 50%
+ * a bitmap also takes 2.125 bytes per weight against CSR's 3.
  */
 import type { Backend } from '../core/backend.js';
 import { getBackend } from '../core/engine.js';
@@ -12,7 +13,7 @@ import { BitmapMatrix } from './bitmap.js';
 import { CsrMatrix } from './csr.js';
 import type { Mask } from './mask.js';
 
-export const BITMAP_MAX_SPARSITY = 0.75;
+export const BITMAP_MAX_SPARSITY = 0.6;
 
 export type UnstructuredFormat = 'csr' | 'bitmap';
 /** 'auto' picks by sparsity (unstructuredFormatFor). */

@@ -43,7 +43,7 @@ describe('sparsekit prune', () => {
     assert.match(r.stdout, /before/);
     const rep = JSON.parse(readFileSync(report, 'utf8')) as Report;
     assert.equal(rep.layers.length, 14);
-    // 50% unstructured: bitmap rows (CSR only above 75% sparsity).
+    // 50% unstructured: bitmap rows (CSR only above 60% sparsity).
     for (const l of rep.layers) {
       assert.equal(l.sparsity, 0.5, l.name);
       assert.equal(l.format, 'bitmap', l.name);

@@ -127,7 +127,7 @@ describe('saveModelFolder + loadModelFolder', () => {
       assert.equal(loaded.tokenizer, null);
       assertSameModel(loaded.weights, weights, 2, dtype);
       disposeDecoderWeights(loaded.weights);
-      // By default those (about 60% sparse) load as BitmapMatrix, the same positions and values.
+      // By default those (about 50% sparse) load as BitmapMatrix, the same positions and values.
       const auto = await loadModelFolder(dir, { backend });
       assert.deepEqual(auto.source.formats, { bitmap: 5, 'bsr 4x8': 2, 'nm 2:4': 2, dense: 6 });
       assert.ok(auto.weights.layers[1].down.weight instanceof BitmapMatrix && auto.weights.lmHead instanceof BitmapMatrix);
@@ -169,7 +169,7 @@ describe('saveModelFolder + loadModelFolder', () => {
     const shard = await openSafetensorsFile(join(dir, shardOfQ));
     assert.ok(JSON.parse(shard.metadata.sparsekit).tensors[q]);
     await shard.close();
-    // CSR on disk, about 60% sparse: BitmapMatrix in memory.
+    // CSR on disk, about 50% sparse: BitmapMatrix in memory.
     const loaded = await loadModelFolder(dir, { backend });
     assert.equal(loaded.source.files.length, files.length);
     assert.ok(loaded.weights.layers[0].q.weight instanceof BitmapMatrix);
@@ -245,7 +245,7 @@ describe('saveModelFolder + loadModelFolder', () => {
     disposeAll(weights.values());
   });
 
-  it('loads unstructured weights by sparsity (bitmap up to 75%, CSR above) unless told which, and round-trips BitmapMatrix weights', async () => {
+  it('loads unstructured weights by sparsity (bitmap up to 60%, CSR above) unless told which, and round-trips BitmapMatrix weights', async () => {
     const config = tinyLlamaConfig();
     const weights = randomModelWeights(config, backend);
     const replace = (name: string, w: LinearWeight) => {

@@ -28,8 +28,10 @@ before(async () => {
   await cpuBackend();
 });
 
-/** Zeroes all but every third weight: an unstructured pattern for CSR. */
+/** Zeroes all but every third weight (67% sparse): an unstructured pattern for CSR. */
 const thin = (w: Float32Array) => w.map((v, i) => (i % 3 === 0 ? v : 0));
+/** Zeroes every second weight (50% sparse): an unstructured pattern a bitmap holds. */
+const half = (w: Float32Array) => w.map((v, i) => (i % 2 === 0 ? v : 0));
 
 describe('sparse model folders', () => {
   it('load into the sparse formats and match the dense-stored equivalent', async () => {
@@ -40,7 +42,8 @@ describe('sparse model folders', () => {
       for (const info of reader.tensors()) {
         const data = (await reader.read(info.name)).data as Float32Array;
         const [rows, cols] = info.shape;
-        if (/self_attn\.[qk]_proj/.test(info.name)) sparse.set(info.name, CsrMatrix.fromDense(thin(data), rows, cols));
+        if (/self_attn\.q_proj/.test(info.name)) sparse.set(info.name, CsrMatrix.fromDense(half(data), rows, cols));
+        else if (/self_attn\.k_proj/.test(info.name)) sparse.set(info.name, CsrMatrix.fromDense(thin(data), rows, cols));
         else if (/mlp\./.test(info.name)) sparse.set(info.name, NmMatrix.fromDenseByMagnitude(data, rows, cols, 2, 4));
         else if (/self_attn\.o_proj/.test(info.name)) sparse.set(info.name, BsrMatrix.fromDense(thin(data), rows, cols, 16, 16));
         else sparse.set(info.name, tensor(data, info.shape));
@@ -54,11 +57,14 @@ describe('sparse model folders', () => {
     await saveModelFolder(denseDir, { config, weights: sparse, tokenizerFrom: SOURCE, storeDense: true });
     const a = await loadModelFolder(sparseDir);
     const b = await loadModelFolder(denseDir);
-    // One weight in three kept: the CSR weights go to disk as bitmaps (smaller) and load as bitmaps
-    // (67% sparse: <= 75%), or as CSR when asked to.
+    // The CSR weights go to disk as bitmaps (smaller). By default q (one weight in two kept, 50%
+    // sparse: <= 60%) loads as a bitmap and k (one in three kept, 67% sparse: > 60%) as CSR; both
+    // load as CSR when asked to.
     assert.deepEqual(a.source.formats, { bitmap: 4, 'nm 2:4': 6, 'bsr 16x16': 2, dense: 3 });
     assert.equal(formatOf(a.weights.layers[0].q.weight), 'bitmap');
-    assert.equal(formatOf(a.weights.layers[1].k.weight), 'bitmap');
+    assert.equal(formatOf(a.weights.layers[1].q.weight), 'bitmap');
+    assert.equal(formatOf(a.weights.layers[0].k.weight), 'csr');
+    assert.equal(formatOf(a.weights.layers[1].k.weight), 'csr');
     const c = await loadModelFolder(sparseDir, { unstructuredFormat: 'csr' });
     assert.equal(formatOf(c.weights.layers[0].q.weight), 'csr');
     assert.equal(formatOf(c.weights.layers[1].k.weight), 'csr');
@@ -72,7 +78,7 @@ describe('sparse model folders', () => {
       return model.forward([{ tokens: ids, cache }], { allLogits: true }).readSync();
     };
     const dense = logits(b);
-    assertClose(logits(a), dense, 1e-5, 'sparse (bitmap) vs dense-stored logits');
+    assertClose(logits(a), dense, 1e-5, 'sparse (bitmap and CSR) vs dense-stored logits');
     assertClose(logits(c), dense, 1e-5, 'sparse (CSR) vs dense-stored logits');
   });
 });

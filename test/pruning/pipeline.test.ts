@@ -1,5 +1,5 @@
 /**
- * pruneModel's storage of unstructured layers: dense below 30% sparsity, bitmap rows up to 75%,
+ * pruneModel's storage of unstructured layers: dense below 30% sparsity, bitmap rows up to 60%,
  * CSR above (sparse/unstructured.ts), each holding exactly the pruned weights.
  */
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-/** Which in-memory format holds an unstructured weight: bitmap rows up to 75% sparsity, CSR above. */
+/** Which in-memory format holds an unstructured weight: bitmap rows up to 60% sparsity, CSR above. */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { Backend } from '../../src/core/backend.js';
@@ -21,16 +21,16 @@ function keepingFirst(rows: number, cols: number, kept: number, seed: number): F
 }
 
 describe('unstructuredFormatFor', () => {
-  it('picks a bitmap up to 75% sparsity and CSR above', () => {
-    assert.equal(BITMAP_MAX_SPARSITY, 0.75);
-    for (const s of [0, 0.3, 0.5, 0.7, 0.75]) assert.equal(unstructuredFormatFor(s), 'bitmap', `sparsity ${s}`);
-    for (const s of [0.7501, 0.76, 0.9, 0.99, 1]) assert.equal(unstructuredFormatFor(s), 'csr', `sparsity ${s}`);
-    assert.equal(unstructuredFormatFor(0.75, 'auto'), 'bitmap');
-    assert.equal(unstructuredFormatFor(0.7501, 'auto'), 'csr');
+  it('picks a bitmap up to 60% sparsity and CSR above', () => {
+    assert.equal(BITMAP_MAX_SPARSITY, 0.6);
+    for (const s of [0, 0.3, 0.5, 0.59, 0.6]) assert.equal(unstructuredFormatFor(s), 'bitmap', `sparsity ${s}`);
+    for (const s of [0.6001, 0.61, 0.7, 0.75, 0.9, 0.99, 1]) assert.equal(unstructuredFormatFor(s), 'csr', `sparsity ${s}`);
+    assert.equal(unstructuredFormatFor(0.6, 'auto'), 'bitmap');
+    assert.equal(unstructuredFormatFor(0.6001, 'auto'), 'csr');
   });
 
   it('takes an explicit choice over the sparsity', () => {
-    for (const s of [0, 0.5, 0.75, 0.7501, 0.9]) {
+    for (const s of [0, 0.5, 0.6, 0.6001, 0.9]) {
       assert.equal(unstructuredFormatFor(s, 'csr'), 'csr', `sparsity ${s}`);
       assert.equal(unstructuredFormatFor(s, 'bitmap'), 'bitmap', `sparsity ${s}`);
     }
@@ -51,12 +51,13 @@ describe('unstructuredFormatFor', () => {
 
 describe('unstructuredFromDense', () => {
   it("picks the class by the data's sparsity and keeps every nonzero exactly", () => {
-    // 8 x 20 = 160 weights: 80 kept (50%), 40 (75%), 39 (75.6%), 16 (90%), all (0%).
+    // 8 x 20 = 160 weights: 80 kept (50%), 65 (59.4%), 64 (60%), 63 (60.6%), 48 (70%), 16 (90%), all (0%).
     const cases = [
       [80, BitmapMatrix],
-      [41, BitmapMatrix],
-      [40, BitmapMatrix],
-      [39, CsrMatrix],
+      [65, BitmapMatrix],
+      [64, BitmapMatrix],
+      [63, CsrMatrix],
+      [48, CsrMatrix],
       [16, CsrMatrix],
       [160, BitmapMatrix],
     ] as const;
@@ -111,18 +112,21 @@ describe('unstructuredFromDense', () => {
     b.dispose();
   });
 
-  it('stores the masked positions of an exactly 75%-sparse mask as a bitmap', async () => {
-    const data = randomSparse(4, 16, 1, 5);
-    const mask = Mask.fromPredicate([4, 16], (i) => i % 4 === 1);
-    const w = unstructuredFromDense(data, 4, 16, backend, 'auto', mask);
+  it('stores the masked positions of an exactly 60%-sparse mask as a bitmap', async () => {
+    // 5 x 16 = 80 weights, 2 in every 5 kept: 32 (60% sparse); one fewer, 31 (61.25%), is CSR.
+    const data = randomSparse(5, 16, 1, 5);
+    const mask = Mask.fromPredicate([5, 16], (i) => i % 5 < 2);
+    assert.equal(mask.count(), 32);
+    const w = unstructuredFromDense(data, 5, 16, backend, 'auto', mask);
     assert.ok(w instanceof BitmapMatrix, String(w));
+    assert.equal(w.sparsity(), 0.6);
     assert.ok((await w.toMask()).equals(mask));
-    assert.deepEqual(w.readArraysSync().values, data.filter((_, i) => i % 4 === 1));
+    assert.deepEqual(w.readArraysSync().values, data.filter((_, i) => i % 5 < 2));
     w.dispose();
-    const over = Mask.fromPredicate([4, 16], (i) => i % 4 === 1 && i !== 1);
-    const v = unstructuredFromDense(data, 4, 16, backend, 'auto', over);
-    assert.ok(v instanceof CsrMatrix, `15 of 64 kept: ${String(v)}`);
-    assert.equal(v.nnz, 15);
+    const over = Mask.fromPredicate([5, 16], (i) => i % 5 < 2 && i !== 1);
+    const v = unstructuredFromDense(data, 5, 16, backend, 'auto', over);
+    assert.ok(v instanceof CsrMatrix, `31 of 80 kept: ${String(v)}`);
+    assert.equal(v.nnz, 31);
     v.dispose();
   });
 });

@@ -42,7 +42,7 @@ export interface LoadModelFolderOptions {
   checkFinite?: boolean;
   /** Load tokenizer.json when present (default true). */
   tokenizer?: boolean;
-  /** In-memory format of unstructured sparse weights: 'auto' (default; bitmap up to 75% sparsity, CSR above), 'csr' or 'bitmap'. */
+  /** In-memory format of unstructured sparse weights: 'auto' (default; bitmap up to 60% sparsity, CSR above), 'csr' or 'bitmap'. */
   unstructuredFormat?: UnstructuredFormatChoice;
 }
 
