@@ -33,8 +33,6 @@ export function bitmap_table_init(): void {
   }
   for (let b = 0; b < 256; b++) {
     const entry = BITMAP_TABLE + (<usize>b << 6);
-    const lo = b & 15;
-    const keptLo = <i32>popcnt(lo);
     let kept = 0;
     for (let j = 0; j < 8; j++) {
       const on = (b >> j) & 1;
@@ -43,7 +41,7 @@ export function bitmap_table_init(): void {
         if (j < 4) {
           store<u8>(entry + lane, on ? <u8>((kept << 2) + k) : ZERO_LANE);
         } else {
-          // High nibble: value index `kept` (>= keptLo) sits in the first 16 bytes if < 4, else in the next 16.
+          // High nibble: value index `kept` (past the low nibble's values) sits in the first 16 bytes if < 4, else in the next 16.
           store<u8>(entry + 16 + lane, on && kept < 4 ? <u8>((kept << 2) + k) : ZERO_LANE);
           store<u8>(entry + 32 + lane, on && kept >= 4 ? <u8>(((kept - 4) << 2) + k) : ZERO_LANE);
         }
@@ -51,7 +49,6 @@ export function bitmap_table_init(): void {
       kept += on;
     }
     store<u32>(entry + 48, <u32>(kept << 2));
-    store<u32>(entry + 52, <u32>keptLo);
   }
 }
 
@@ -78,8 +75,9 @@ export function bitmap_table_init(): void {
 }
 
 // Rows [begin, end) of a bitmap weight: rowStart u32 [rows + 1] (index of each row's first
-// value), masks u8 [rows, maskBytes], values f32 (followed by 8 floats of padding: the kernel
-// reads up to 32 bytes past a row's last value). x is staged at X_STAGING, zero-padded to
+// value), masks u8 [rows, maskBytes], values f32 [nnz] (the kernel may load up to 32 bytes past
+// a row's last value, into lanes its shuffles zero; the heap keeps 64 bytes readable past its top
+// block, heap.ts READ_SLACK). x is staged at X_STAGING, zero-padded to
 // maskBytes * 8 floats. Four rows a quarter of the range apart at a time, as csr_spmv_staged;
 // each row's multiply-adds are pinned by a store to a per-thread scratch line so that V8 keeps
 // them next to their loads (otherwise it sinks all of them to the loop's end and spills).
@@ -140,8 +138,8 @@ export function bitmap_spmv(rowStart: usize, masks: usize, vals: usize, y: usize
 }
 
 // CSR column indices of rows [begin, end) from their mask bits, written at out[rowStart[r] ..]
-// (u16 when wide == 0, else i32): the batched path runs the CSR kernels on them, since with
-// several activation rows each kept value already does a tile of multiply-adds.
+// (u16 when wide == 0, else i32), for weights wider than bitmap_spmv's staging area and
+// bitmap_spmm's u16 scratch (more than 65536 columns): the CSR kernels then run on them.
 export function bitmap_columns(rowStart: usize, masks: usize, out: usize, maskBytes: i32, wide: i32, begin: i32, end: i32): void {
   const bytes = <usize>maskBytes;
   for (let r = begin; r < end; r++) {
