@@ -6,3 +6,4 @@ export * from './linear.js';
 export * from './mask.js';
 export * from './nm.js';
 export * from './pattern.js';
+export * from './unstructured.js';
