@@ -9,7 +9,7 @@
 // the CSR kernels (and this format's batched path, which runs them) skip those columns.
 // Reference: src/backends/cpu/reference/sparse-linear.ts (linearBitmapReference).
 import { hsum, madd, zero } from './simd';
-import { X_STAGING, pinLine, storeColumn } from './csr';
+import { X_STAGING, pinLine, tileRowProduct } from './csr';
 
 // Per mask byte b (columns 8g..8g+8), 64 bytes: the i8x16.swizzle controls that place the kept
 // values of the low nibble (from the 16 bytes at the row's value pointer) and of the high nibble
@@ -192,18 +192,9 @@ export function bitmap_spmm(
     for (let tile = 0; tile < tiles; tile++) {
       const xtile = xt + <usize>tile * tileBytes;
       for (let r = r0; r < r1; r++) {
-        const j0 = <usize>load<u32>(rowStart + (<usize>r << 2));
-        const j1 = <usize>load<u32>(rowStart + (<usize>r << 2), 4);
-        let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
-        for (let j = j0; j < j1; j++) {
-          const w = v128.load32_splat(vals + (j << 2));
-          const src = xtile + (<usize>load<u16>(columns + ((j - <usize>base) << 1)) << 6);
-          a0 = madd(w, v128.load(src), a0);
-          a1 = madd(w, v128.load(src, 16), a1);
-          a2 = madd(w, v128.load(src, 32), a2);
-          a3 = madd(w, v128.load(src, 48), a3);
-        }
-        storeColumn(y, N, tile << 4, min(16, M - (tile << 4)), r, a0, a1, a2, a3);
+        // columns holds the block's indices from value `base` on (wrapping arithmetic: index j at columns + 2 (j - base)).
+        const rp = rowStart + (<usize>r << 2);
+        tileRowProduct<u16>(vals, columns - (<usize>base << 1), <usize>load<u32>(rp), <usize>load<u32>(rp, 4), xtile, y, N, tile << 4, min(16, M - (tile << 4)), r);
       }
     }
     r0 = r1;

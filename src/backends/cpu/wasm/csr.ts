@@ -153,7 +153,6 @@ export function csr_spmv_i32(rowPtr: usize, colIdx: usize, vals: usize, x: usize
 @inline function spmmRows<T>(
   rowPtr: usize, colIdx: usize, vals: usize, xt: usize, y: usize, M: i32, N: i32, K: i32, r0: i32, r1: i32,
 ): void {
-  const s = <usize>sizeof<T>();
   const tiles = (M + 15) >> 4;
   const tileBytes = (<usize>K) << 6; // K * 16 floats
   for (let tile = 0; tile < tiles; tile++) {
@@ -162,20 +161,27 @@ export function csr_spmv_i32(rowPtr: usize, colIdx: usize, vals: usize, x: usize
     const mCount = min(16, M - m0);
     for (let r = r0; r < r1; r++) {
       const rp = rowPtr + (<usize>r << 2);
-      let j = <usize>load<u32>(rp);
-      const end = <usize>load<u32>(rp, 4);
-      let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
-      for (; j < end; j++) {
-        const v = v128.load32_splat(vals + (j << 2));
-        const src = xtile + (<usize>load<T>(colIdx + j * s) << 6);
-        a0 = madd(v, v128.load(src), a0);
-        a1 = madd(v, v128.load(src, 16), a1);
-        a2 = madd(v, v128.load(src, 32), a2);
-        a3 = madd(v, v128.load(src, 48), a3);
-      }
-      storeColumn(y, N, m0, mCount, r, a0, a1, a2, a3);
+      tileRowProduct<T>(vals, colIdx, <usize>load<u32>(rp), <usize>load<u32>(rp, 4), xtile, y, N, m0, mCount, r);
     }
   }
+}
+
+// The batched sparse kernels' inner loop (CSR, N:M, bitmap): y[m0 + i, r] for i < mCount, from
+// kept values j in [j0, j1) at vals + 4j (f32) with columns at cols + j * sizeof<T>(), each value
+// doing 16 multiply-adds against row `column` of one tile of xt (16 batch columns, transpose.ts).
+@inline export function tileRowProduct<T>(
+  vals: usize, cols: usize, j0: usize, j1: usize, xtile: usize, y: usize, N: i32, m0: i32, mCount: i32, r: i32,
+): void {
+  let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
+  for (let j = j0; j < j1; j++) {
+    const v = v128.load32_splat(vals + (j << 2));
+    const src = xtile + (<usize>load<T>(cols + j * sizeof<T>()) << 6);
+    a0 = madd(v, v128.load(src), a0);
+    a1 = madd(v, v128.load(src, 16), a1);
+    a2 = madd(v, v128.load(src, 32), a2);
+    a3 = madd(v, v128.load(src, 48), a3);
+  }
+  storeColumn(y, N, m0, mCount, r, a0, a1, a2, a3);
 }
 
 // Writes lanes of the four accumulators to y[m0 + i, r], i < mCount (y is [M, N]).

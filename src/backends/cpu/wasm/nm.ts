@@ -3,7 +3,7 @@
 // Values are [rows, cols/m*n]; positions p are packed `bits` bits each (2, 4 or 8), least
 // significant first, each row starting on a fresh byte. Reference: src/sparse/reference.ts.
 import { hsum, madd, zero } from './simd';
-import { storeColumn } from './csr';
+import { tileRowProduct } from './csr';
 
 // 2:4, batch 1. A metadata byte holds the positions of two groups (8 columns, 4 kept values):
 // low nibble i0 | i1<<2 for the first group, high nibble for the second, with i0 < i1, so only
@@ -479,17 +479,7 @@ export function nm_spmm(
       const xtile = xt + <usize>tile * tileBytes;
       for (let r = r0; r < r1; r++) {
         const v = vals + ((<usize>r * <usize>kept) << 2);
-        const cols = columns + <usize>(r - r0) * columnsPerRow;
-        let a0 = zero(), a1 = zero(), a2 = zero(), a3 = zero();
-        for (let j = 0; j < kept; j++) {
-          const w = v128.load32_splat(v + (<usize>j << 2));
-          const src = xtile + (<usize>load<u16>(cols + (<usize>j << 1)) << 6);
-          a0 = madd(w, v128.load(src), a0);
-          a1 = madd(w, v128.load(src, 16), a1);
-          a2 = madd(w, v128.load(src, 32), a2);
-          a3 = madd(w, v128.load(src, 48), a3);
-        }
-        storeColumn(y, N, tile << 4, min(16, M - (tile << 4)), r, a0, a1, a2, a3);
+        tileRowProduct<u16>(v, columns + <usize>(r - r0) * columnsPerRow, 0, <usize>kept, xtile, y, N, tile << 4, min(16, M - (tile << 4)), r);
       }
     }
   }
