@@ -5,6 +5,9 @@
  */
 import { ArgumentError } from './errors.js';
 
+/** CSR column indices fit u16 while cols <= 65536 (the largest index is then 65535); wider weights use i32. */
+export const CSR_U16_MAX_COLS = 65536;
+
 /** The largest N:M group length: positions inside a group must fit one byte. */
 export const MAX_NM_GROUP = 256;
 

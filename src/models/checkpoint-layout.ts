@@ -15,7 +15,7 @@ import { elementCount, SAFETENSORS_DTYPE_BYTES, type SafetensorsDType, type Safe
 import type { SafetensorsReader } from '../io/safetensors-reader.js';
 import { BitmapMatrix } from '../sparse/bitmap.js';
 import { BsrMatrix } from '../sparse/bsr.js';
-import { CSR_U16_MAX_COLS, CsrMatrix } from '../sparse/csr.js';
+import { checkedCsrArrays, CSR_U16_MAX_COLS, CsrMatrix } from '../sparse/csr.js';
 import type { LinearWeight, SparseWeight } from '../sparse/linear.js';
 import { NmMatrix } from '../sparse/nm.js';
 import { MAX_NM_GROUP } from '../sparse/pattern.js';
@@ -477,13 +477,12 @@ export async function readSparseWeight(
   try {
     switch (d.format) {
       case 'csr': {
-        const csr = CsrMatrix.fromParts(rows, cols, await read('row_ptr'), await read('col_indices'), values, backend);
-        if (wanted === 'csr') return csr;
-        try {
-          return await BitmapMatrix.fromCsr(csr);
-        } finally {
-          csr.dispose();
-        }
+        const rowPtr = await read('row_ptr');
+        const colIndices = await read('col_indices');
+        if (wanted === 'csr') return CsrMatrix.fromParts(rows, cols, rowPtr, colIndices, values, backend);
+        // Checked as CSR on the host, then uploaded once, as a bitmap.
+        const arrays = checkedCsrArrays(rows, cols, rowPtr, colIndices, values);
+        return BitmapMatrix.fromParts(rows, cols, csrToBitmap(arrays), arrays.values, backend);
       }
       case 'bitmap': {
         const mask = (await read('mask')) as Uint8Array;

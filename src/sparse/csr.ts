@@ -22,10 +22,9 @@ import {
 } from './common.js';
 import { SparseMatrix } from './sparse-matrix.js';
 import { Mask, maskBit } from './mask.js';
-import type { CsrArrays } from '../core/sparse-layout.js';
+import { type CsrArrays, CSR_U16_MAX_COLS } from '../core/sparse-layout.js';
 
-/** Column indices fit u16 while cols <= 65536 (the largest index is then 65535). */
-export const CSR_U16_MAX_COLS = 65536;
+export { CSR_U16_MAX_COLS };
 
 export type CsrIndexDType = 'u16' | 'i32';
 
@@ -97,29 +96,8 @@ export class CsrMatrix extends SparseMatrix<CsrArrays> implements CsrParts {
     values: ArrayLike<number>,
     backend: Backend = getBackend(),
   ): CsrMatrix {
-    const where = 'CsrMatrix.fromParts';
-    checkMatrixDims(where, rows, cols);
-    checkLength(where, 'rowPtr', rowPtr.length, rows + 1);
-    const nnz = values.length;
-    checkLength(where, 'colIndices', colIndices.length, nnz);
-    const ptr = toInt32(where, 'rowPtr', rowPtr);
-    if (ptr[0] !== 0) throw new ArgumentError(`${where}: rowPtr[0] must be 0, got ${ptr[0]}`);
-    for (let r = 0; r < rows; r++) {
-      if (ptr[r + 1] < ptr[r]) throw new ArgumentError(`${where}: rowPtr decreases at row ${r} (rowPtr[${r}] = ${ptr[r]}, rowPtr[${r + 1}] = ${ptr[r + 1]})`);
-    }
-    if (ptr[rows] !== nnz) throw new ArgumentError(`${where}: rowPtr[${rows}] = ${ptr[rows]} must equal nnz, the ${nnz} values given`);
-    const index = csrIndexDType(cols) === 'u16' ? new Uint16Array(nnz) : new Int32Array(nnz);
-    for (let r = 0; r < rows; r++) {
-      for (let p = ptr[r]; p < ptr[r + 1]; p++) {
-        const c = colIndices[p];
-        if (!Number.isInteger(c) || c < 0 || c >= cols) throw new ArgumentError(`${where}: row ${r} has column index ${c} at position ${p}, outside [0, ${cols})`);
-        if (p > ptr[r] && c <= colIndices[p - 1]) {
-          throw new ArgumentError(`${where}: column indices of row ${r} must strictly increase, got ${colIndices[p - 1]} then ${c} at position ${p}`);
-        }
-        index[p] = c;
-      }
-    }
-    return new CsrMatrix(rows, cols, ptr, index, toFloat32(values), backend);
+    const checked = checkedCsrArrays(rows, cols, rowPtr, colIndices, values);
+    return new CsrMatrix(rows, cols, checked.rowPtr, checked.colIndices, checked.values, backend);
   }
 
   /** The stored positions (explicit zeros included), so fromDense(data, r, c, b, mask).toMask() gives back `mask`. */
@@ -151,6 +129,37 @@ export class CsrMatrix extends SparseMatrix<CsrArrays> implements CsrParts {
   override toString(): string {
     return `CsrMatrix(${this.rows} x ${this.cols}, nnz ${this.nnz}, ${this.colIndices.dtype} indices, ${this.backend.name})`;
   }
+}
+
+/**
+ * CsrMatrix.fromParts's checks on host arrays, without uploading them: the arrays as the matrix
+ * would hold them (indices as u16 or i32 by `cols`). Lets a loader validate CSR parts it stores
+ * in another format.
+ */
+export function checkedCsrArrays(rows: number, cols: number, rowPtr: ArrayLike<number>, colIndices: ArrayLike<number>, values: ArrayLike<number>): CsrArrays {
+  const where = 'CsrMatrix.fromParts';
+  checkMatrixDims(where, rows, cols);
+  checkLength(where, 'rowPtr', rowPtr.length, rows + 1);
+  const nnz = values.length;
+  checkLength(where, 'colIndices', colIndices.length, nnz);
+  const ptr = toInt32(where, 'rowPtr', rowPtr);
+  if (ptr[0] !== 0) throw new ArgumentError(`${where}: rowPtr[0] must be 0, got ${ptr[0]}`);
+  for (let r = 0; r < rows; r++) {
+    if (ptr[r + 1] < ptr[r]) throw new ArgumentError(`${where}: rowPtr decreases at row ${r} (rowPtr[${r}] = ${ptr[r]}, rowPtr[${r + 1}] = ${ptr[r + 1]})`);
+  }
+  if (ptr[rows] !== nnz) throw new ArgumentError(`${where}: rowPtr[${rows}] = ${ptr[rows]} must equal nnz, the ${nnz} values given`);
+  const index = csrIndexDType(cols) === 'u16' ? new Uint16Array(nnz) : new Int32Array(nnz);
+  for (let r = 0; r < rows; r++) {
+    for (let p = ptr[r]; p < ptr[r + 1]; p++) {
+      const c = colIndices[p];
+      if (!Number.isInteger(c) || c < 0 || c >= cols) throw new ArgumentError(`${where}: row ${r} has column index ${c} at position ${p}, outside [0, ${cols})`);
+      if (p > ptr[r] && c <= colIndices[p - 1]) {
+        throw new ArgumentError(`${where}: column indices of row ${r} must strictly increase, got ${colIndices[p - 1]} then ${c} at position ${p}`);
+      }
+      index[p] = c;
+    }
+  }
+  return { rows, cols, rowPtr: ptr, colIndices: index, values: toFloat32(values) };
 }
 
 function csrToDense({ rows, cols, rowPtr, colIndices, values }: CsrArrays): Float32Array {

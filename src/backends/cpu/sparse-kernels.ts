@@ -5,6 +5,7 @@
  */
 import type { BitmapParts, BsrParts, CsrParts, NmParts } from '../../core/backend.js';
 import { SparsekitError } from '../../core/errors.js';
+import { CSR_U16_MAX_COLS } from '../../core/sparse-layout.js';
 import { sizeOf } from '../../core/shape.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { CpuBackend } from './cpu-backend.js';
@@ -16,8 +17,6 @@ import { evenBounds, prefixBalancedBounds } from './thread-pool.js';
 const PARALLEL_MIN_MACS = 1 << 15;
 /** Batch columns per tile of the transposed activations (transpose.ts). */
 const TILE = 16;
-/** Column indices fit u16 up to this many columns (as CsrMatrix stores them). */
-const U16_MAX_COLS = 65536;
 
 export class SparseKernels {
   constructor(private readonly cpu: CpuBackend) {}
@@ -123,7 +122,7 @@ export class SparseKernels {
       this.run('bitmap_spmv', [ptr, mask, values, this.cpu.offsetOf(y), maskBytes], this.rowBounds(w.rows, w.rows * K));
       return y;
     }
-    if (M > 1 && K <= U16_MAX_COLS) {
+    if (M > 1 && K <= CSR_U16_MAX_COLS) {
       const xt = this.packTiles(x, M, K);
       try {
         const args = [ptr, mask, values, xt, this.cpu.offsetOf(y), M, w.rows, K, maskBytes, this.cpu.gemmScratchOffset, this.cpu.gemmScratchStride];
@@ -133,7 +132,7 @@ export class SparseKernels {
       }
       return y;
     }
-    const wide = K > U16_MAX_COLS ? 1 : 0;
+    const wide = K > CSR_U16_MAX_COLS ? 1 : 0;
     const columns = this.cpu.heap.alloc(Math.max(1, nnz) * (wide ? 4 : 2));
     try {
       this.run('bitmap_columns', [ptr, mask, columns, maskBytes, wide], this.rowBounds(w.rows, nnz, rowPtr));
