@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createCpuBackend } from '../../src/backends/cpu/node/index.js';
 import type { CpuBackend } from '../../src/backends/cpu/cpu-backend.js';
-import { evenBounds } from '../../src/backends/cpu/thread-pool.js';
+import { evenBounds, instantiateKernels, ThreadPool } from '../../src/backends/cpu/thread-pool.js';
+import { KERNEL_NAMES } from '../../src/backends/cpu/kernels.js';
+import { nodePlatform } from '../../src/backends/cpu/node/platform.js';
 
 let cpu: CpuBackend;
 before(async () => {
@@ -41,5 +43,38 @@ describe('thread pool', () => {
     } finally {
       for (const p of [x, small, y]) cpu.heap.free(p);
     }
+  });
+});
+
+describe('thread pool failures', () => {
+  it('reports a kernel that traps on any thread, and runs the next job whole', () => {
+    // Far past the end of the memory: every partition's first access traps, on the caller and the worker alike.
+    const beyond = 0xfff00000;
+    assert.throws(() => cpu.pool.run('silu_f32', [beyond, beyond], evenBounds(4096, 8)), /kernel 'silu_f32' trapped/);
+    const n = 4096;
+    const x = cpu.heap.alloc(n * 4);
+    const y = cpu.heap.alloc(n * 4);
+    try {
+      cpu.heap.view('f32', x, n).fill(0);
+      cpu.heap.view('f32', y, n).fill(NaN);
+      cpu.pool.run('silu_f32', [x, y], evenBounds(n, 8));
+      assert.ok(cpu.heap.view('f32', y, n).every((v) => v === 0), 'silu(0) = 0 everywhere after the failed job');
+    } finally {
+      cpu.heap.free(x);
+      cpu.heap.free(y);
+    }
+  });
+});
+
+describe('thread pool kernel numbers', () => {
+  it('match the partition loop of the kernels module (wasm/jobs.ts), and a list in another order is refused', async () => {
+    const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536 });
+    const exports = await instantiateKernels(await nodePlatform.loadKernels('simd', false), memory);
+    const controlOffset = Math.ceil((exports.static_data_end() as number) / 64) * 64;
+    assert.doesNotThrow(() => new ThreadPool(memory, controlOffset, exports, KERNEL_NAMES, [], true));
+    const swapped = [...KERNEL_NAMES];
+    [swapped[5], swapped[6]] = [swapped[6], swapped[5]];
+    assert.throws(() => new ThreadPool(memory, controlOffset, exports, swapped, [], true), /numbers kernel 5 as 'csr_spmm_u16', the thread pool as 'csr_spmm_i32'/);
+    assert.throws(() => new ThreadPool(memory, controlOffset, exports, KERNEL_NAMES.slice(0, -1), [], true), /numbers kernel 26 as 'bitmap_spmm', the thread pool as 'null'/);
   });
 });

@@ -117,7 +117,7 @@ export class CpuBackend implements Backend {
     const workerCount = shared ? threads - 1 : 0;
     const workers: WorkerHandle[] = await Promise.all(
       Array.from({ length: workerCount }, (_, i) =>
-        platform.startWorker({ module, memory, controlOffset, kernelNames: KERNEL_NAMES, threadIndex: i + 1 }),
+        platform.startWorker({ module, memory, controlOffset, threadIndex: i + 1 }),
       ),
     );
     const pool = new ThreadPool(memory, controlOffset, exports as Record<string, KernelFunction>, KERNEL_NAMES, workers, platform.canBlock);

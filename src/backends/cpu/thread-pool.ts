@@ -3,7 +3,9 @@
  * one memory. A job is a kernel, its arguments and a list of partition bounds; every thread takes
  * partitions from a shared ticket until none are left (so a thread slowed by a noisy neighbour
  * takes fewer), then counts it done. Signalling is Atomics.wait/notify on a control block inside
- * the shared memory: no message per job.
+ * the shared memory: no message per job. The loop that takes and runs partitions is the kernels
+ * module's own (wasm/jobs.ts, which calls the kernel by its number in KERNEL_NAMES), so a job
+ * returns to JavaScript once per thread, not once per partition.
  *
  * The ticket holds the job's number, its partition count and the next partition in one word,
  * and a thread takes a partition only by compare-and-swap on a ticket of the job it was woken
@@ -44,7 +46,6 @@ export interface WorkerInit {
   readonly module: WebAssembly.Module;
   readonly memory: WebAssembly.Memory;
   readonly controlOffset: number;
-  readonly kernelNames: readonly string[];
   readonly threadIndex: number;
 }
 
@@ -65,32 +66,26 @@ function firstTicket(generation: number, parts: number): number {
   return ((generation & JOB_MASK) << 16) | (parts << 8);
 }
 
+/** The kernels module's partition loop (wasm/jobs.ts): takes and runs partitions of job `job` until none is left. */
+export type TakePartitions = (controlOffset: number, job: number, threadIndex: number) => void;
+
 /**
- * Takes partitions of job `generation` until none remain. Shared by the calling thread and the
- * workers. The job's arguments and bounds were written before its ticket was published and stay
- * until every partition is done, so they are read after a successful take.
+ * Takes partitions of job `generation` until none remain, in WebAssembly (wasm/jobs.ts). Shared by
+ * the calling thread and the workers. The job's arguments and bounds were written before its
+ * ticket was published and stay until every partition is done. A kernel that traps leaves its
+ * partition taken but not counted: it is recorded as failed and counted here, and the loop goes
+ * on with the partitions left, so that run() still returns.
  */
-function takePartitions(ctrl: Int32Array, args: Float64Array, kernels: KernelFunction[], threadIndex: number, generation: number): void {
-  const job = generation & JOB_MASK;
+function takePartitions(ctrl: Int32Array, take: TakePartitions, controlOffset: number, threadIndex: number, generation: number): void {
   for (;;) {
-    const ticket = Atomics.load(ctrl, TICKET);
-    if (ticket >>> 16 !== job) return;
-    const parts = (ticket >>> 8) & 0xff;
-    const p = ticket & 0xff;
-    if (p >= parts) return;
-    if (Atomics.compareExchange(ctrl, TICKET, ticket, ticket + 1) !== ticket) continue;
-    const argCount = ctrl[ARG_COUNT];
-    const call = new Array<number>(argCount + 3);
-    for (let i = 0; i < argCount; i++) call[i] = args[i];
-    call[argCount] = ctrl[BOUNDS + p];
-    call[argCount + 1] = ctrl[BOUNDS + p + 1];
-    call[argCount + 2] = threadIndex;
     try {
-      kernels[ctrl[KERNEL]](...call);
+      take(controlOffset, generation & JOB_MASK, threadIndex);
+      return;
     } catch {
       Atomics.store(ctrl, FAILED, 1);
+      const parts = (Atomics.load(ctrl, TICKET) >>> 8) & 0xff;
+      if (Atomics.add(ctrl, DONE, 1) + 1 === parts) Atomics.notify(ctrl, DONE);
     }
-    if (Atomics.add(ctrl, DONE, 1) + 1 === parts) Atomics.notify(ctrl, DONE);
   }
 }
 
@@ -107,9 +102,8 @@ function spinWhileEqual(ctrl: Int32Array, slot: number, value: number): boolean 
 export async function runWorker(init: WorkerInit, onReady: () => void): Promise<void> {
   const exports = await instantiateKernels(init.module, init.memory);
   onReady();
-  const kernels = init.kernelNames.map((n) => exports[n]);
+  const take = exports.take_partitions as TakePartitions;
   const ctrl = new Int32Array(init.memory.buffer, init.controlOffset, BOUNDS + MAX_PARTITIONS + 1);
-  const args = new Float64Array(init.memory.buffer, init.controlOffset + ARGS_BYTE_OFFSET, MAX_ARGS);
   let seen = Atomics.load(ctrl, GENERATION);
   for (;;) {
     spinWhileEqual(ctrl, GENERATION, seen);
@@ -118,7 +112,7 @@ export async function runWorker(init: WorkerInit, onReady: () => void): Promise<
     if (generation === seen) continue;
     seen = generation;
     if (Atomics.load(ctrl, QUIT)) return;
-    takePartitions(ctrl, args, kernels, init.threadIndex, generation);
+    takePartitions(ctrl, take, init.controlOffset, init.threadIndex, generation);
   }
 }
 
@@ -127,6 +121,7 @@ export class ThreadPool {
   private readonly args: Float64Array;
   private readonly kernels: KernelFunction[];
   private readonly kernelIndex = new Map<string, number>();
+  private readonly take: TakePartitions;
   private closed = false;
 
   /**
@@ -135,7 +130,7 @@ export class ThreadPool {
    */
   constructor(
     memory: WebAssembly.Memory,
-    controlOffset: number,
+    private readonly controlOffset: number,
     exports: Record<string, KernelFunction>,
     kernelNames: readonly string[],
     private readonly workers: readonly WorkerHandle[],
@@ -148,6 +143,8 @@ export class ThreadPool {
       return exports[n];
     });
     kernelNames.forEach((n, i) => this.kernelIndex.set(n, i));
+    checkKernelNumbers(memory, exports, kernelNames);
+    this.take = exports.take_partitions as TakePartitions;
   }
 
   /** Threads that run a job: the caller plus the workers. */
@@ -184,13 +181,13 @@ export class ThreadPool {
     Atomics.store(ctrl, TICKET, firstTicket(generation, parts));
     Atomics.store(ctrl, GENERATION, generation);
     Atomics.notify(ctrl, GENERATION, Math.min(parts - 1, this.workers.length));
-    takePartitions(ctrl, this.args, this.kernels, 0, generation);
+    takePartitions(ctrl, this.take, this.controlOffset, 0, generation);
     for (;;) {
       const done = Atomics.load(ctrl, DONE);
       if (done >= parts) break;
       if (spinWhileEqual(ctrl, DONE, done) && this.canBlock) Atomics.wait(ctrl, DONE, done);
     }
-    if (Atomics.load(ctrl, FAILED)) throw new SparsekitError('E_WASM', `kernel '${kernel}' trapped in a worker thread`);
+    if (Atomics.load(ctrl, FAILED)) throw new SparsekitError('E_WASM', `kernel '${kernel}' trapped (an out-of-bounds memory access or an unreachable case)`);
   }
 
   close(): void {
@@ -200,6 +197,26 @@ export class ThreadPool {
     Atomics.add(this.ctrl, GENERATION, 1);
     Atomics.notify(this.ctrl, GENERATION);
     for (const w of this.workers) w.terminate();
+  }
+}
+
+/**
+ * Throws unless the module's partition loop numbers its kernels as `kernelNames` does (jobs name
+ * their kernel by index; wasm/jobs.ts keeps the same list as kernels.ts, by hand).
+ */
+function checkKernelNumbers(memory: WebAssembly.Memory, exports: Record<string, KernelFunction>, kernelNames: readonly string[]): void {
+  const nameAt = (i: number): string | null => {
+    const ptr = exports.kernel_name(i) as number;
+    if (ptr === 0) return null;
+    // An AssemblyScript string: its byte length in the header word before it, then UTF-16 code units.
+    const bytes = new Uint32Array(memory.buffer, ptr - 4, 1)[0];
+    return String.fromCharCode(...new Uint16Array(memory.buffer, ptr, bytes / 2));
+  };
+  for (let i = 0; i <= kernelNames.length; i++) {
+    const name = nameAt(i);
+    if (name !== (kernelNames[i] ?? null)) {
+      throw new SparsekitError('E_WASM', `the kernels module numbers kernel ${i} as '${name}', the thread pool as '${kernelNames[i] ?? null}'`);
+    }
   }
 }
 

@@ -24,3 +24,4 @@ export { csr_spmv_staged_group, bitmap_spmv_group, nm24_spmv_group, gemv_t_f32_g
 export { query_key_logits_f32 } from './query-key-logits';
 export { silu_f32 } from './activation';
 export { bitmap_spmv, bitmap_spmm, bitmap_columns, bitmap_table_init } from './bitmap';
+export { take_partitions, kernel_name } from './jobs';
