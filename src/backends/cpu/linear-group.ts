@@ -19,6 +19,8 @@ const PARALLEL_MIN_MACS = 1 << 15;
 const MAX_GROUP = 3;
 
 interface Member {
+  /** A tensor of the weight, by which a group's partition bounds are remembered. */
+  readonly key: Tensor;
   readonly rows: number;
   /** Multiply-adds of the whole weight. */
   readonly cost: number;
@@ -28,7 +30,20 @@ interface Member {
   slot(y: number): number[];
 }
 
+/** A group's partition bounds, remembered for the same weights in the same order. */
+interface GroupSplit {
+  readonly keys: readonly Tensor[];
+  readonly bounds: readonly number[];
+}
+
 export class LinearGroupKernels {
+  /**
+   * Partition bounds by the first member's key. Weights do not change, and a decode step runs
+   * the same groups every token; computing the bounds reads CSR row pointers, which the previous
+   * product has pushed out of the caches.
+   */
+  private readonly splits = new WeakMap<Tensor, GroupSplit>();
+
   constructor(
     private readonly cpu: CpuBackend,
     private readonly sparse: SparseKernels,
@@ -48,16 +63,13 @@ export class LinearGroupKernels {
 
   private csr(x: Tensor, K: number, ws: CsrParts[]): Tensor[] | null {
     if (K > X_STAGING_FLOATS || ws.some((w) => w.colIndices.dtype !== 'u16')) return null;
-    const members = ws.map((w): Member => {
-      const rowPtr = this.cpu.view(w.rowPtr) as Int32Array;
-      const offsets = [w.rowPtr, w.colIndices, w.values].map((t) => this.cpu.offsetOf(t));
-      return {
-        rows: w.rows,
-        cost: rowPtr[w.rows],
-        rowAtCost: (c) => firstAtLeast(rowPtr, c, 0, w.rows),
-        slot: (y) => [...offsets, y, w.rows],
-      };
-    });
+    const members = ws.map((w): Member => ({
+      key: w.rowPtr,
+      rows: w.rows,
+      cost: this.sparse.rowSplit(w.rowPtr, w.rows).entries,
+      rowAtCost: (c) => firstAtLeast(this.cpu.view(w.rowPtr) as Int32Array, c, 0, w.rows),
+      slot: (y) => [...[w.rowPtr, w.colIndices, w.values].map((t) => this.cpu.offsetOf(t)), y, w.rows],
+    }));
     this.sparse.stageX(x, K);
     return this.launch(x, members, 'csr_spmv_staged_group', [], 5);
   }
@@ -67,6 +79,7 @@ export class LinearGroupKernels {
     if (maskBytes * 8 > X_STAGING_FLOATS) return null;
     // The kernel walks every mask byte of a row, whatever its count of kept values: cost by rows.
     const members = ws.map((w): Member => ({
+      key: w.mask,
       rows: w.rows,
       cost: w.rows * K,
       rowAtCost: (c) => evenRowAtCost(c, K, w.rows),
@@ -79,6 +92,7 @@ export class LinearGroupKernels {
   private nm(x: Tensor, K: number, ws: NmParts[]): Tensor[] | null {
     if (ws.some((w) => w.n !== 2 || w.m !== 4)) return null;
     const members = ws.map((w): Member => ({
+      key: w.values,
       rows: w.rows,
       cost: (w.rows * K) / 2,
       rowAtCost: (c) => evenRowAtCost(c, K / 2, w.rows),
@@ -95,6 +109,7 @@ export class LinearGroupKernels {
   private dense(x: Tensor, K: number, ws: Tensor[]): Tensor[] | null {
     if (ws.some((w) => w.rank !== 2 || w.dtype !== 'f32' || w.shape[1] !== K)) return null;
     const members = ws.map((w): Member => ({
+      key: w,
       rows: w.shape[0],
       cost: w.shape[0] * K,
       rowAtCost: (c) => evenRowAtCost(c, K, w.shape[0]),
@@ -105,11 +120,24 @@ export class LinearGroupKernels {
 
   /**
    * Allocates the outputs [1, rows_i] and runs the kernel once over the members' rows laid end to
-   * end, in threads x 4 partitions of equal cost (edges inside a member fall on multiples of four
-   * rows, the kernels' row groups); unused slots get zeros (zero rows).
+   * end (partitions: boundsOf); unused slots get zeros (zero rows).
    */
   private launch(x: Tensor, members: Member[], kernel: 'csr_spmv_staged_group' | 'bitmap_spmv_group' | 'nm24_spmv_group' | 'gemv_t_f32_group', head: number[], slotSize: number): Tensor[] {
     const outputs = members.map((m) => this.cpu.empty([1, m.rows], 'f32'));
+    const slots = members.flatMap((m, i) => m.slot(this.cpu.offsetOf(outputs[i])));
+    while (slots.length < MAX_GROUP * slotSize) slots.push(0);
+    this.cpu.pool.run(kernel, [...head, ...slots], this.boundsOf(members));
+    return outputs;
+  }
+
+  /**
+   * Bounds over the members' rows laid end to end: threads x 4 partitions of equal cost (edges
+   * inside a member fall on multiples of four rows, the kernels' row groups), or one partition
+   * when the group is too small to share; remembered per group of weights.
+   */
+  private boundsOf(members: Member[]): readonly number[] {
+    const known = this.splits.get(members[0].key);
+    if (known && known.keys.length === members.length && known.keys.every((k, i) => k === members[i].key)) return known.bounds;
     const total = members.reduce((s, m) => s + m.cost, 0);
     const threads = this.cpu.pool.threads;
     const parts = threads === 1 || total < PARALLEL_MIN_MACS ? 1 : threads * 4;
@@ -130,10 +158,8 @@ export class LinearGroupKernels {
     }
     const rows = members.reduce((s, m) => s + m.rows, 0);
     if (rows > bounds[bounds.length - 1] || bounds.length === 1) bounds.push(rows);
-    const slots = members.flatMap((m, i) => m.slot(this.cpu.offsetOf(outputs[i])));
-    while (slots.length < MAX_GROUP * slotSize) slots.push(0);
-    this.cpu.pool.run(kernel, [...head, ...slots], bounds);
-    return outputs;
+    this.splits.set(members[0].key, { keys: members.map((m) => m.key), bounds });
+    return bounds;
   }
 }
 

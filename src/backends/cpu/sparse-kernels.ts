@@ -18,14 +18,28 @@ const PARALLEL_MIN_MACS = 1 << 15;
 /** Batch columns per tile of the transposed activations (transpose.ts). */
 const TILE = 16;
 
+/** A weight's row pointers, read once: its stored entries, and its rows in partitions of equal entries. */
+interface RowSplit {
+  readonly entries: number;
+  readonly bounds: readonly number[];
+}
+
 export class SparseKernels {
+  /**
+   * Row splits by the row-pointer tensor, computed on a weight's first product: weights do not
+   * change, and after a product has streamed megabytes through the caches, the binary searches
+   * over 4096 row pointers cost about 7 us a call, mostly cache misses (CSR 4096x4096 at 90%,
+   * about 300 us a call).
+   */
+  private readonly rowSplits = new WeakMap<Tensor, RowSplit>();
+
   constructor(private readonly cpu: CpuBackend) {}
 
   private get threads(): number {
     return this.cpu.pool.threads;
   }
 
-  private run(kernel: KernelName, args: number[], bounds: number[]): void {
+  private run(kernel: KernelName, args: readonly number[], bounds: readonly number[]): void {
     this.cpu.pool.run(kernel, args, bounds);
   }
 
@@ -41,11 +55,21 @@ export class SparseKernels {
     return { M: sizeOf(lead), K, y };
   }
 
-  /** Row bounds for `parts` partitions, or one when the work is too small to share. */
-  private rowBounds(rows: number, macs: number, prefix?: ArrayLike<number>): number[] {
+  /** Row bounds for threads x 4 partitions (of equal entries with a split), or one when the work is too small to share. */
+  private rowBounds(rows: number, macs: number, split?: RowSplit): readonly number[] {
     if (this.threads === 1 || macs < PARALLEL_MIN_MACS) return [0, rows];
-    const parts = this.threads * 4;
-    return prefix ? prefixBalancedBounds(prefix, rows, parts) : evenBounds(rows, parts);
+    return split ? split.bounds : evenBounds(rows, this.threads * 4);
+  }
+
+  /** The entries of the weight whose row pointers (rows + 1 of them) are `rowPtr`, and its rows split by them. */
+  rowSplit(rowPtr: Tensor, rows: number): RowSplit {
+    let split = this.rowSplits.get(rowPtr);
+    if (!split) {
+      const prefix = this.cpu.view(rowPtr) as Int32Array;
+      split = { entries: prefix[rows], bounds: prefixBalancedBounds(prefix, rows, this.threads * 4) };
+      this.rowSplits.set(rowPtr, split);
+    }
+    return split;
   }
 
   /** Packs x [M, K] into tiles of 16 batch columns, xt[tile][k][16]; the caller frees it. */
@@ -80,11 +104,10 @@ export class SparseKernels {
   csr(x: Tensor, w: CsrParts): Tensor {
     const { M, K, y } = this.prepare(x, w.rows);
     if (M === 0 || w.rows === 0) return y;
-    const rowPtr = this.cpu.view(w.rowPtr) as Int32Array;
-    const nnz = rowPtr[w.rows];
+    const split = this.rowSplit(w.rowPtr, w.rows);
     const narrow = w.colIndices.dtype === 'u16';
     const parts = [this.cpu.offsetOf(w.rowPtr), this.cpu.offsetOf(w.colIndices), this.cpu.offsetOf(w.values)];
-    const bounds = this.rowBounds(w.rows, nnz * M, rowPtr);
+    const bounds = this.rowBounds(w.rows, split.entries * M, split);
     if (M === 1 && narrow) {
       this.stageX(x, K);
       this.run('csr_spmv_staged', [...parts, this.cpu.offsetOf(y)], bounds);
@@ -114,19 +137,19 @@ export class SparseKernels {
     const { M, K, y } = this.prepare(x, w.rows);
     if (M === 0 || w.rows === 0) return y;
     const maskBytes = Math.ceil(K / 8);
-    const rowPtr = this.cpu.view(w.rowPtr) as Int32Array;
-    const nnz = rowPtr[w.rows];
     const [ptr, mask, values] = [w.rowPtr, w.mask, w.values].map((t) => this.cpu.offsetOf(t));
     if (M === 1 && maskBytes * 8 <= X_STAGING_FLOATS) {
       this.stageXPadded(x, K, maskBytes);
       this.run('bitmap_spmv', [ptr, mask, values, this.cpu.offsetOf(y), maskBytes], this.rowBounds(w.rows, w.rows * K));
       return y;
     }
+    const split = this.rowSplit(w.rowPtr, w.rows);
+    const nnz = split.entries;
     if (M > 1 && K <= CSR_U16_MAX_COLS) {
       const xt = this.packTiles(x, M, K);
       try {
         const args = [ptr, mask, values, xt, this.cpu.offsetOf(y), M, w.rows, K, maskBytes, this.cpu.gemmScratchOffset, this.cpu.gemmScratchStride];
-        this.run('bitmap_spmm', args, this.rowBounds(w.rows, nnz * M, rowPtr));
+        this.run('bitmap_spmm', args, this.rowBounds(w.rows, nnz * M, split));
       } finally {
         this.cpu.heap.free(xt);
       }
@@ -135,8 +158,8 @@ export class SparseKernels {
     const wide = K > CSR_U16_MAX_COLS ? 1 : 0;
     const columns = this.cpu.heap.alloc(Math.max(1, nnz) * (wide ? 4 : 2));
     try {
-      this.run('bitmap_columns', [ptr, mask, columns, maskBytes, wide], this.rowBounds(w.rows, nnz, rowPtr));
-      const bounds = this.rowBounds(w.rows, nnz * M, rowPtr);
+      this.run('bitmap_columns', [ptr, mask, columns, maskBytes, wide], this.rowBounds(w.rows, nnz, split));
+      const bounds = this.rowBounds(w.rows, nnz * M, split);
       if (M === 1) {
         this.run('csr_spmv_i32', [ptr, columns, values, this.cpu.offsetOf(x), this.cpu.offsetOf(y)], bounds);
         return y;
@@ -206,9 +229,8 @@ export class SparseKernels {
       (this.cpu.view(y) as Float32Array).set(linearBsrReference(this.cpu.view(x) as Float32Array, M, arrays));
       return y;
     }
-    const rowPtr = this.cpu.view(w.blockRowPtr) as Int32Array;
-    const blockMacs = w.blockRows * w.blockCols;
-    const bounds = this.rowBounds(blockRows, rowPtr[blockRows] * blockMacs * M, rowPtr);
+    const split = this.rowSplit(w.blockRowPtr, blockRows);
+    const bounds = this.rowBounds(blockRows, split.entries * w.blockRows * w.blockCols * M, split);
     const parts = [this.cpu.offsetOf(w.blockRowPtr), this.cpu.offsetOf(w.blockColIndices), this.cpu.offsetOf(w.values)];
     if (M === 1) {
       this.run('bsr_spmv', [...parts, this.cpu.offsetOf(x), this.cpu.offsetOf(y), K, w.rows, w.blockRows, w.blockCols, 1], bounds);
