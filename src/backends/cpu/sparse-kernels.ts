@@ -46,13 +46,13 @@ export class SparseKernels {
   /** x [.., K] as [M, K] plus the output tensor [.., N]; with K = 0 the output is zeros (an empty sum) and M = 0, so callers return it as is. */
   private prepare(x: Tensor, N: number): { M: number; K: number; y: Tensor } {
     const K = x.shape[x.rank - 1];
-    const lead = x.shape.slice(0, -1);
-    const y = this.cpu.empty([...lead, N], 'f32');
+    const lead = x.rank === 2 ? null : x.shape.slice(0, -1); // [M, K], the common case, without copies
+    const y = this.cpu.empty(lead ? [...lead, N] : [x.shape[0], N], 'f32');
     if (K === 0) {
       this.cpu.view(y).fill(0);
       return { M: 0, K, y };
     }
-    return { M: sizeOf(lead), K, y };
+    return { M: lead ? sizeOf(lead) : x.shape[0], K, y };
   }
 
   /** Row bounds for threads x 4 partitions (of equal entries with a split), or one when the work is too small to share. */
@@ -81,15 +81,17 @@ export class SparseKernels {
     return xt;
   }
 
-  /** Copies one activation row to the fixed address csr_spmv_staged gathers from (see csr.ts). */
+  /** Copies one activation row (f32) to the fixed address csr_spmv_staged gathers from (see csr.ts). */
   stageX(x: Tensor, K: number): void {
-    this.cpu.heap.view('f32', this.cpu.xStagingOffset, K).set(this.cpu.view(x) as Float32Array);
+    const from = this.cpu.offsetOf(x) >> 2;
+    this.cpu.heap.f32.copyWithin(this.cpu.xStagingOffset >> 2, from, from + K);
   }
 
   /** Stages one activation row for bitmap_spmv: x, then zeros up to the mask's 8 columns per byte. */
   stageXPadded(x: Tensor, K: number, maskBytes: number): void {
     this.stageX(x, K);
-    this.cpu.heap.view('f32', this.cpu.xStagingOffset, maskBytes * 8).fill(0, K);
+    const staging = this.cpu.xStagingOffset >> 2;
+    this.cpu.heap.f32.fill(0, staging + K, staging + maskBytes * 8);
   }
 
   /** The 2:4 batch-1 kernel's table of x's kept-pair sums (nm.ts, 576 bytes per 8 columns); the caller frees it. */
