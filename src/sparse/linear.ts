@@ -14,7 +14,7 @@ import type { GroupedWeight } from '../core/backend.js';
 import { BYTES_PER_ELEMENT } from '../core/dtype.js';
 import { ArgumentError, ShapeError } from '../core/errors.js';
 import { add, matmul, tensor } from '../core/ops.js';
-import { formatShape, shapesEqual } from '../core/shape.js';
+import { formatShape, shapesEqual, sizeOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 import { BitmapMatrix } from './bitmap.js';
 import { BsrMatrix } from './bsr.js';
@@ -54,18 +54,21 @@ export function weightShape(weight: LinearWeight): [number, number] {
  * [..., rows].
  */
 export function linear(x: Tensor, weight: LinearWeight, bias?: Tensor | null): Tensor {
-  const [rows, cols] = checkLinearArguments(x, weight, bias);
+  // Written to touch little: a decode step calls this right after kernels that streamed megabytes
+  // of weights through the caches, where every extra helper or builtin costs microseconds.
   const format = formatOf(weight);
-  const lead = x.shape.slice(0, -1);
-  const batch = lead.reduce((p, d) => p * d, 1);
-  const x2d = x.rank === 2 ? x : x.reshape([batch, cols]);
+  const [rows, cols] = checkLinearArguments(x, weight, format, bias);
+  const flat = x.rank === 2;
+  const lead = flat ? null : x.shape.slice(0, -1);
+  const batch = lead ? sizeOf(lead) : x.shape[0];
+  const x2d = lead ? x.reshape([batch, cols]) : x;
   let y2d: Tensor;
   try {
     y2d = product(x2d, weight);
   } finally {
     if (x2d !== x) x2d.dispose();
   }
-  if (!shapesEqual(y2d.shape, [batch, rows])) {
+  if (y2d.rank !== 2 || y2d.shape[0] !== batch || y2d.shape[1] !== rows) {
     const got = formatShape(y2d.shape);
     y2d.dispose();
     throw new ShapeError(`linear: the ${format} product returned ${got}, expected [${batch}, ${rows}]`);
@@ -79,7 +82,7 @@ export function linear(x: Tensor, weight: LinearWeight, bias?: Tensor | null): T
  * weights of one format: the decode step), else one linear() per weight.
  */
 export function linearGroup(x: Tensor, weights: readonly LinearWeight[], biases: readonly (Tensor | null | undefined)[] = []): Tensor[] {
-  const shapes = weights.map((w, i) => checkLinearArguments(x, w, biases[i]));
+  const shapes = weights.map((w, i) => checkLinearArguments(x, w, formatOf(w), biases[i]));
   if (!x.backend.linearGroup) return weights.map((w, i) => linear(x, w, biases[i]));
   const lead = x.shape.slice(0, -1);
   const batch = lead.reduce((p, d) => p * d, 1);
@@ -107,10 +110,10 @@ function groupedWeight(weight: LinearWeight): GroupedWeight {
   return { format: 'bsr', weight };
 }
 
-/** y [batch, rows] reshaped to [...lead, rows], plus the bias. */
-function finishOutput(y2d: Tensor, lead: readonly number[], rows: number, bias: Tensor | null | undefined): Tensor {
+/** y [batch, rows] reshaped to [...lead, rows] (lead null: x was [batch, cols] already), plus the bias. */
+function finishOutput(y2d: Tensor, lead: readonly number[] | null, rows: number, bias: Tensor | null | undefined): Tensor {
   let y = y2d;
-  if (lead.length !== 1) {
+  if (lead && lead.length !== 1) {
     y = y2d.reshape([...lead, rows]);
     y2d.dispose();
   }
@@ -121,8 +124,7 @@ function finishOutput(y2d: Tensor, lead: readonly number[], rows: number, bias: 
 }
 
 /** Checks x, the weight and the bias of one product; returns the weight's [rows, cols]. */
-function checkLinearArguments(x: Tensor, weight: LinearWeight, bias: Tensor | null | undefined): [number, number] {
-  const format = formatOf(weight);
+function checkLinearArguments(x: Tensor, weight: LinearWeight, format: WeightFormat, bias: Tensor | null | undefined): [number, number] {
   const [rows, cols] = weightShape(weight);
   const backend = x.backend;
   if (x.dtype !== 'f32') throw new ArgumentError(`linear: x must be f32, got ${x.dtype}`);
