@@ -46,6 +46,31 @@ describe('thread pool', () => {
   });
 });
 
+describe('thread pool sleepers', () => {
+  it('wakes a caller that fell asleep while another thread ran a long partition', { timeout: 120_000 }, () => {
+    // Two partitions: 100 rows (about a millisecond), which the caller takes first, then rows enough
+    // for tens of ms, which the worker takes meanwhile; the caller polls for 5 ms, sleeps, and the
+    // worker must wake it.
+    const n = 4096;
+    const rows = 2000;
+    const x = cpu.heap.alloc(rows * n * 4);
+    const y = cpu.heap.alloc(rows * n * 4);
+    try {
+      cpu.heap.view('f32', x, rows * n).fill(0);
+      const out = cpu.heap.view('f32', y, rows * n);
+      for (let attempt = 0; attempt < 8; attempt++) {
+        out.fill(NaN);
+        cpu.pool.run('softmax_rows', [x, y, n, 0], [0, 100, rows]);
+        assert.equal(out[0], 1 / n);
+        assert.equal(out[rows * n - 1], 1 / n);
+      }
+    } finally {
+      cpu.heap.free(x);
+      cpu.heap.free(y);
+    }
+  });
+});
+
 describe('thread pool failures', () => {
   it('reports a kernel that traps on any thread, and runs the next job whole', () => {
     // Far past the end of the memory: every partition's first access traps, on the caller and the worker alike.

@@ -25,6 +25,13 @@ const KERNEL = 4; // kernel index into the name list
 const ARG_COUNT = 5;
 const QUIT = 6;
 const FAILED = 7; // set by a thread whose kernel threw
+// Who sleeps in Atomics.wait: workers on GENERATION (a count), the caller on DONE (0 or 1). A
+// notify is a call into the engine's futex emulation, about 3 us when a kernel has just streamed
+// megabytes through the caches; threads that poll need none, so it is sent only to sleepers.
+// (A sleeper announces itself before it waits and waits only while the slot holds the old value:
+// a notify it misses finds the value already changed.)
+const SLEEPING_WORKERS = 8;
+const CALLER_SLEEPING = 9;
 const BOUNDS = 16; // partitions + 1 i32 bounds from here
 export const MAX_PARTITIONS = 240; // partition numbers fit the ticket's low 8 bits
 const ARGS_BYTE_OFFSET = 1088; // f64 arguments from here, past the last bound (byte 4 * (BOUNDS + MAX_PARTITIONS + 1))
@@ -106,8 +113,11 @@ export async function runWorker(init: WorkerInit, onReady: () => void): Promise<
   const ctrl = new Int32Array(init.memory.buffer, init.controlOffset, BOUNDS + MAX_PARTITIONS + 1);
   let seen = Atomics.load(ctrl, GENERATION);
   for (;;) {
-    spinWhileEqual(ctrl, GENERATION, seen);
-    Atomics.wait(ctrl, GENERATION, seen);
+    if (spinWhileEqual(ctrl, GENERATION, seen)) {
+      Atomics.add(ctrl, SLEEPING_WORKERS, 1);
+      Atomics.wait(ctrl, GENERATION, seen);
+      Atomics.sub(ctrl, SLEEPING_WORKERS, 1);
+    }
     const generation = Atomics.load(ctrl, GENERATION);
     if (generation === seen) continue;
     seen = generation;
@@ -180,12 +190,16 @@ export class ThreadPool {
     const generation = (Atomics.load(ctrl, GENERATION) + 1) | 0;
     Atomics.store(ctrl, TICKET, firstTicket(generation, parts));
     Atomics.store(ctrl, GENERATION, generation);
-    Atomics.notify(ctrl, GENERATION, Math.min(parts - 1, this.workers.length));
+    if (Atomics.load(ctrl, SLEEPING_WORKERS) > 0) Atomics.notify(ctrl, GENERATION, Math.min(parts - 1, this.workers.length));
     takePartitions(ctrl, this.take, this.controlOffset, 0, generation);
     for (;;) {
       const done = Atomics.load(ctrl, DONE);
       if (done >= parts) break;
-      if (spinWhileEqual(ctrl, DONE, done) && this.canBlock) Atomics.wait(ctrl, DONE, done);
+      if (spinWhileEqual(ctrl, DONE, done) && this.canBlock) {
+        Atomics.store(ctrl, CALLER_SLEEPING, 1);
+        Atomics.wait(ctrl, DONE, done);
+        Atomics.store(ctrl, CALLER_SLEEPING, 0);
+      }
     }
     if (Atomics.load(ctrl, FAILED)) throw new SparsekitError('E_WASM', `kernel '${kernel}' trapped (an out-of-bounds memory access or an unreachable case)`);
   }

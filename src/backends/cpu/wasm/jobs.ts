@@ -22,13 +22,14 @@ import { bitmap_spmv, bitmap_spmm, bitmap_columns } from './bitmap';
 const TICKET: usize = 4; // (job & 0xffff) << 16 | partitions << 8 | next partition
 const DONE: usize = 8; // partitions finished
 const KERNEL: usize = 16; // index into KERNEL_NAMES (kernels.ts)
+const CALLER_SLEEPING: usize = 36; // 1 while the caller sleeps on DONE (thread-pool.ts)
 const BOUNDS: usize = 64; // partitions + 1 i32 bounds
 const ARGS: usize = 1088; // the job's arguments, f64 each
 
 /**
  * Takes partitions of job `job` (its number, & 0xffff) from the ticket at `ctrl` until none is
- * left, runs each, and counts it done; the thread that finishes the last one notifies waiters on
- * the done count. A trap inside a kernel leaves its partition taken but not counted: the caller
+ * left, runs each, and counts it done; the thread that finishes the last one wakes the caller
+ * if it sleeps on the done count. A trap inside a kernel leaves its partition taken but not counted: the caller
  * (thread-pool.ts) records the failure, counts it and calls again.
  */
 export function take_partitions(ctrl: usize, job: i32, thread: i32): void {
@@ -41,7 +42,7 @@ export function take_partitions(ctrl: usize, job: i32, thread: i32): void {
     if (atomic.cmpxchg<i32>(ctrl + TICKET, ticket, ticket + 1) != ticket) continue;
     const bound = ctrl + BOUNDS + (<usize>p << 2);
     runKernel(load<i32>(ctrl + KERNEL), ctrl + ARGS, load<i32>(bound), load<i32>(bound, 4), thread);
-    if (atomic.add<i32>(ctrl + DONE, 1) + 1 == parts) atomic.notify(ctrl + DONE);
+    if (atomic.add<i32>(ctrl + DONE, 1) + 1 == parts && atomic.load<i32>(ctrl + CALLER_SLEEPING) != 0) atomic.notify(ctrl + DONE);
   }
 }
 
