@@ -146,18 +146,19 @@ export class SparseKernels {
       return y;
     }
     const split = this.rowSplit(w.rowPtr, w.rows);
-    const nnz = split.entries;
     if (M > 1 && K <= CSR_U16_MAX_COLS) {
       const xt = this.packTiles(x, M, K);
       try {
         const args = [ptr, mask, values, xt, this.cpu.offsetOf(y), M, w.rows, K, maskBytes, this.cpu.gemmScratchOffset, this.cpu.gemmScratchStride];
-        this.run('bitmap_spmm', args, this.rowBounds(w.rows, nnz * M, split));
+        this.run('bitmap_spmm', args, this.rowBounds(w.rows, split.entries * M, split));
       } finally {
         this.cpu.heap.free(xt);
       }
       return y;
     }
     const wide = K > CSR_U16_MAX_COLS ? 1 : 0;
+    // Sized from the row pointers themselves, not the remembered split: the kernel writes one index per entry.
+    const nnz = (this.cpu.view(w.rowPtr) as Int32Array)[w.rows];
     const columns = this.cpu.heap.alloc(Math.max(1, nnz) * (wide ? 4 : 2));
     try {
       this.run('bitmap_columns', [ptr, mask, columns, maskBytes, wide], this.rowBounds(w.rows, nnz, split));

@@ -29,8 +29,8 @@ const ARGS: usize = 1088; // the job's arguments, f64 each
 /**
  * Takes partitions of job `job` (its number, & 0xffff) from the ticket at `ctrl` until none is
  * left, runs each, and counts it done; the thread that finishes the last one wakes the caller
- * if it sleeps on the done count. A trap inside a kernel leaves its partition taken but not counted: the caller
- * (thread-pool.ts) records the failure, counts it and calls again.
+ * if it sleeps on the done count. A trap inside a kernel leaves its partition taken but not
+ * counted: the caller (thread-pool.ts) records the failure, counts it and calls again.
  */
 export function take_partitions(ctrl: usize, job: i32, thread: i32): void {
   for (;;) {
