@@ -42,4 +42,17 @@ describe('WasmHeap', () => {
     const heap = new WasmHeap(new WebAssembly.Memory({ initial: 1, maximum: 16 }), 1024);
     assert.throws(() => heap.alloc(5 * 1024 ** 3), /4 GiB/);
   });
+
+  it('gives views that see the blocks after the memory grows, and refuses views outside it or misaligned', () => {
+    const heap = new WasmHeap(new WebAssembly.Memory({ initial: 1, maximum: 64 }), 1024);
+    const a = heap.alloc(64);
+    heap.view('f32', a, 16).fill(1.5);
+    const b = heap.alloc(1 << 20); // grows the memory, so the views of the whole memory are remade
+    heap.view('i32', b, 4).set([1, 2, 3, 4]);
+    assert.deepEqual([...heap.view('f32', a, 2)], [1.5, 1.5]);
+    assert.deepEqual([...heap.view('u16', b, 2)], [1, 0]);
+    assert.equal(heap.f32[a / 4], 1.5);
+    assert.throws(() => heap.view('f32', heap.reservedBytes - 4, 2), /does not fit the heap/);
+    assert.throws(() => heap.view('f32', a + 2, 1), /does not fit the heap/);
+  });
 });
