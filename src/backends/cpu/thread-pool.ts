@@ -22,7 +22,6 @@ const GENERATION = 0; // bumped to start a job; workers wait on it
 const TICKET = 1; // (job number & 0xffff) << 16 | partitions << 8 | next partition to take
 const DONE = 2; // partitions finished
 const KERNEL = 4; // kernel index into the name list
-const ARG_COUNT = 5;
 const QUIT = 6;
 const FAILED = 7; // set by a thread whose kernel threw
 // Who sleeps in Atomics.wait: workers on GENERATION (a count), the caller on DONE (0 or 1). A
@@ -182,7 +181,6 @@ export class ThreadPool {
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
     for (let i = 0; i <= parts; i++) ctrl[BOUNDS + i] = bounds[i];
     ctrl[KERNEL] = index;
-    ctrl[ARG_COUNT] = args.length;
     Atomics.store(ctrl, FAILED, 0);
     Atomics.store(ctrl, DONE, 0);
     // Publish: the ticket first, then the generation workers wait on (a worker that sees the new
@@ -268,9 +266,9 @@ export function prefixBalancedBounds(prefix: ArrayLike<number>, rows: number, pa
 
 /**
  * The first index in [from, to) whose prefix value is >= target, or `to` (prefix is
- * non-decreasing). Binary search: the bounds are computed on every sparse product, and the linear
- * scan it replaces took 1.9-2.2 us over 2,048 row pointers (0.2 us now), per call of a ~50 us
- * decode kernel.
+ * non-decreasing). Binary search: the linear scan it replaced took 1.9-2.2 us over 2,048 row
+ * pointers (0.2 us now), when the bounds were computed on every sparse product; they are now
+ * computed once per weight (sparse-kernels.ts rowSplit, linear-group.ts boundsOf).
  */
 export function firstAtLeast(prefix: ArrayLike<number>, target: number, from: number, to: number): number {
   let lo = from;
